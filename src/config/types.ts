@@ -1,0 +1,144 @@
+/**
+ * The gateway's configuration, as it is after validation and default merging.
+ * Every field is present; optional features are `null` when off.
+ *
+ * The JSON users write (`gateway.json`) has the same shape with most fields
+ * optional; see `validate_config.ts` for the rules and `defaults.ts` for the
+ * built-in values.
+ */
+
+/** A failure kind that `retry.on` may name besides status codes. */
+export type RetryCondition = "network" | "timeout" | number;
+
+export interface TimeoutPolicy {
+  /** One attempt, from sending to response headers (connect included). */
+  headersMs: number;
+  /** Longest silence inside a response body. */
+  idleMs: number;
+  /** The whole exchange: all attempts, backoff and the body. */
+  totalMs: number;
+}
+
+export interface RetryBudgetPolicy {
+  /** Retries allowed per request offered, over the sliding window. */
+  ratio: number;
+  /** Retries always allowed per second of window, whatever the load. */
+  minPerSecond: number;
+}
+
+export interface RetryPolicy {
+  /** Extra attempts after the first. */
+  retries: number;
+  baseMs: number;
+  maxMs: number;
+  on: RetryCondition[];
+  retryAfterCapMs: number;
+  budget: RetryBudgetPolicy;
+  replayBufferBytes: number;
+}
+
+export interface BreakerPolicy {
+  window: "count" | "time";
+  /** Calls (count window) or seconds (time window). */
+  size: number;
+  minCalls: number;
+  failureRate: number;
+  /** A call slower than this is slow; `null` turns slow-call detection off. */
+  slowCallMs: number | null;
+  slowCallRate: number;
+  openMs: number;
+  halfOpenProbes: number;
+}
+
+export interface BulkheadPolicy {
+  /** In-flight exchanges per route; `null` is unlimited. */
+  maxConcurrent: number | null;
+}
+
+export interface CorsPolicy {
+  /** Allowed origins; `["*"]` allows any. */
+  origins: string[];
+  methods: string[];
+  headers: string[];
+  exposeHeaders: string[];
+  credentials: boolean;
+  maxAgeSeconds: number;
+}
+
+export interface RateLimitPolicy {
+  /** Requests allowed per client address per window. */
+  requests: number;
+  windowSeconds: number;
+}
+
+export interface Policy {
+  timeouts: TimeoutPolicy;
+  retry: RetryPolicy;
+  breaker: BreakerPolicy;
+  bulkhead: BulkheadPolicy;
+  /** Largest request body; `null` is unlimited. */
+  maxBodyBytes: number | null;
+  cors: CorsPolicy | null;
+  rateLimit: RateLimitPolicy | null;
+}
+
+export type JwtAlgorithm = "HS256" | "RS256" | "ES256";
+
+export interface JwtAuth {
+  algorithms: JwtAlgorithm[];
+  /** HS256 shared secret (resolved from `secretEnv` at load). */
+  secret: string | null;
+  /** Inline JWKS (`{"keys": [...]}`) for RS256/ES256. */
+  jwks: { keys: JsonWebKey[] } | null;
+  /** Remote JWKS, fetched and cached. */
+  jwksUrl: string | null;
+  issuer: string | null;
+  audience: string | null;
+  /** Allowed clock skew for `exp`/`nbf`. */
+  leewaySeconds: number;
+  /** Claim name → request header sent upstream, e.g. `{"sub": "x-user-id"}`. */
+  forwardClaims: Record<string, string>;
+}
+
+export interface RouteAuth {
+  /** API keys accepted (from config or the env variable), empty when none. */
+  apiKeys: string[];
+  jwt: JwtAuth | null;
+}
+
+export interface Upstream {
+  /** The URL as configured, used as the metric/log label. */
+  url: string;
+  /** `protocol//host[:port]` */
+  origin: string;
+  /** Base path without a trailing slash ("" for none). */
+  basePath: string;
+}
+
+export interface Route {
+  name: string;
+  path: string;
+  /** Upper-case methods; `null` allows all. */
+  methods: string[] | null;
+  upstreams: Upstream[];
+  stripPrefix: string;
+  auth: RouteAuth | null;
+  policy: Policy;
+}
+
+export interface LogSettings {
+  level: "debug" | "info" | "warn" | "error";
+  /** Share of successful (non-error) access lines written, 0..1. */
+  sampleRate: number;
+}
+
+export interface GatewayConfig {
+  /** Admin bearer token; `null` turns admin endpoints off. */
+  adminToken: string | null;
+  /** CIDRs or addresses whose X-Forwarded-For/Forwarded are believed. */
+  trustedProxies: string[];
+  log: LogSettings;
+  /** Add `Server-Timing` to responses. */
+  serverTiming: boolean;
+  routes: Route[];
+}
