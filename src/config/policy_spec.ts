@@ -1,0 +1,132 @@
+import {
+  arrayOf,
+  boolean,
+  type Check,
+  describe,
+  integer,
+  nonEmptyString,
+  nullable,
+  number,
+  oneOf,
+  type Spec,
+  token,
+} from "./checks.ts";
+
+const retryCondition: Check = (value, path, problems) => {
+  const ok = value === "network" || value === "timeout" ||
+    (typeof value === "number" && Number.isInteger(value) && value >= 100 &&
+      value <= 599);
+  if (!ok) {
+    problems.add(
+      path,
+      `must be "network", "timeout" or a status code 100-599, got ${
+        describe(value)
+      }`,
+    );
+  }
+};
+
+const origin: Check = (value, path, problems) => {
+  if (value === "*") return;
+  if (typeof value !== "string") {
+    problems.add(path, `must be "*" or an origin, got ${describe(value)}`);
+    return;
+  }
+  try {
+    if (new URL(value).origin !== value) throw new Error();
+  } catch {
+    problems.add(
+      path,
+      `must be "*" or an origin like "https://app.example.com", got ${
+        describe(value)
+      }`,
+    );
+  }
+};
+
+/**
+ * Every policy key a user may write, in `defaults` or a route's `policy`.
+ * Partial objects are allowed; the merge fills in the rest.
+ */
+export const POLICY_SPEC: Spec = {
+  timeouts: {
+    headersMs: integer(1),
+    idleMs: integer(1),
+    totalMs: integer(1),
+  },
+  retry: {
+    retries: integer(0, 10),
+    baseMs: integer(0),
+    maxMs: integer(0),
+    on: arrayOf(retryCondition),
+    retryAfterCapMs: integer(0),
+    budget: {
+      ratio: number(0, 100),
+      minPerSecond: number(0, 1_000_000),
+    },
+    replayBufferBytes: integer(0, 64 * 1024 * 1024),
+  },
+  breaker: {
+    window: oneOf("count", "time"),
+    size: integer(1, 10_000),
+    minCalls: integer(1),
+    failureRate: number(0, 1, true),
+    slowCallMs: nullable(integer(1)),
+    slowCallRate: number(0, 1, true),
+    openMs: integer(1),
+    halfOpenProbes: integer(1, 1000),
+  },
+  bulkhead: { maxConcurrent: nullable(integer(1)) },
+  maxBodyBytes: nullable(integer(0)),
+  cors: {
+    origins: arrayOf(origin, 1),
+    methods: arrayOf(token),
+    headers: arrayOf(token),
+    exposeHeaders: arrayOf(token),
+    credentials: boolean,
+    maxAgeSeconds: integer(0, 86_400),
+  },
+  rateLimit: {
+    requests: integer(1),
+    windowSeconds: integer(1, 86_400),
+  },
+};
+
+/** Keys whose value may be `null` to turn a feature off (not validated as objects then). */
+export const NULLABLE_SECTIONS = ["cors", "rateLimit"] as const;
+
+export const JWT_SPEC: Spec = {
+  algorithms: arrayOf(oneOf("HS256", "RS256", "ES256"), 1),
+  secret: nonEmptyString,
+  secretEnv: nonEmptyString,
+  jwks: (value, path, problems) => {
+    if (
+      typeof value !== "object" || value === null ||
+      !Array.isArray((value as { keys?: unknown }).keys)
+    ) {
+      problems.add(path, `must be a JWKS object {"keys": [...]}`);
+    }
+  },
+  jwksUrl: (value, path, problems) => {
+    try {
+      const url = new URL(String(value));
+      if (url.protocol !== "https:" && url.protocol !== "http:") {
+        throw new Error();
+      }
+    } catch {
+      problems.add(path, `must be an http(s) URL, got ${describe(value)}`);
+    }
+  },
+  issuer: nonEmptyString,
+  audience: nonEmptyString,
+  leewaySeconds: integer(0, 3600),
+  forwardClaims: (value, path, problems) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      problems.add(path, "must be an object of claim name → header name");
+      return;
+    }
+    for (const [claim, header] of Object.entries(value)) {
+      token(header, `${path}.${claim}`, problems);
+    }
+  },
+};

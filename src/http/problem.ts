@@ -1,0 +1,45 @@
+import type { GatewayError } from "../errors.ts";
+
+/**
+ * Headers on every response the gateway makes itself: the body is ours, so we
+ * say what it is and that nothing should sniff, frame or cache it.
+ */
+export const GATEWAY_RESPONSE_HEADERS: Readonly<Record<string, string>> = {
+  "x-content-type-options": "nosniff",
+  "cache-control": "no-store",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "referrer-policy": "no-referrer",
+};
+
+/**
+ * Renders a {@linkcode GatewayError} as RFC 9457 problem details.
+ *
+ * @example
+ * ```ts
+ * import { GatewayError } from "../errors.ts";
+ * import { problemResponse } from "./problem.ts";
+ * const res = problemResponse(new GatewayError(404, "no_route", "No route for GET /x"), "abc");
+ * console.assert(res.status === 404);
+ * console.assert(res.headers.get("content-type") === "application/problem+json");
+ * ```
+ */
+export function problemResponse(
+  error: GatewayError,
+  requestId: string,
+): Response {
+  const body = JSON.stringify({
+    type: `urn:gateway:problem:${error.code}`,
+    title: error.title,
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+    requestId,
+  });
+  const headers = new Headers(GATEWAY_RESPONSE_HEADERS);
+  headers.set("content-type", "application/problem+json");
+  headers.set("x-request-id", requestId);
+  for (const [name, value] of Object.entries(error.headers)) {
+    headers.set(name, value);
+  }
+  return new Response(body, { status: error.status, headers });
+}
