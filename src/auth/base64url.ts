@@ -1,0 +1,35 @@
+/**
+ * Strict base64url (RFC 4648 §5, no padding) as JWTs use it. Anything else,
+ * padding and the standard alphabet included, is refused rather than
+ * guessed at, so one token has exactly one spelling.
+ */
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Decodes unpadded base64url text, or returns `null` when it is not that.
+ *
+ * @example
+ * ```ts
+ * import { decodeBase64Url } from "./base64url.ts";
+ * decodeBase64Url("aGk"); // Uint8Array [104, 105]
+ * decodeBase64Url("aGk="); // null: padding is not base64url in a JWT
+ * ```
+ */
+export function decodeBase64Url(text: string): Uint8Array<ArrayBuffer> | null {
+  if (!BASE64URL.test(text) || text.length % 4 === 1) return null;
+  const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** Encodes bytes as unpadded base64url (used to build test tokens and keys). */
+export function encodeBase64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(
+    /=+$/,
+    "",
+  );
+}
