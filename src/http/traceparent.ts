@@ -1,0 +1,51 @@
+/**
+ * W3C Trace Context: the gateway is a participant in the trace. It keeps the
+ * client's trace id (or starts a trace) and sends upstream its own span id
+ * as the new parent.
+ */
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+const ZERO_TRACE = "0".repeat(32);
+const ZERO_SPAN = "0".repeat(16);
+
+export interface TraceContext {
+  traceId: string;
+  /** The gateway's span id, sent upstream as parent-id. */
+  spanId: string;
+  /** The value to send upstream. */
+  traceparent: string;
+}
+
+/**
+ * @example
+ * ```ts
+ * import { continueTrace } from "./traceparent.ts";
+ * const t = continueTrace("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+ * console.assert(t.traceId === "4bf92f3577b34da6a3ce929d0e0e4736");
+ * console.assert(t.traceparent.endsWith("-01") && !t.traceparent.includes("00f067aa0ba902b7"));
+ * ```
+ */
+export function continueTrace(incoming: string | null): TraceContext {
+  const spanId = randomHex(8);
+  const match = incoming === null ? null : TRACEPARENT.exec(incoming.trim());
+  if (
+    match !== null && match[1] !== "ff" && match[2] !== ZERO_TRACE &&
+    match[3] !== ZERO_SPAN && (match[1] !== "00" || match[5] === undefined)
+  ) {
+    return {
+      traceId: match[2],
+      spanId,
+      traceparent: `00-${match[2]}-${spanId}-${match[4]}`,
+    };
+  }
+  const traceId = randomHex(16);
+  return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function randomHex(bytes: number): string {
+  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
+  let out = "";
+  for (const byte of buffer) out += HEX[byte];
+  return out;
+}
