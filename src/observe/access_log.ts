@@ -1,0 +1,107 @@
+import { consoleSink, type LogSink, toLogLine } from "./log_line.ts";
+
+/**
+ * Envoy-style response flags: why an exchange went the way it did.
+ *
+ * `UT` upstream headers timeout · `IT` idle timeout · `TT` total timeout ·
+ * `RT` retried · `BH` bulkhead overflow · `BO` breaker open ·
+ * `CD` client disconnect · `UF` upstream connection failure ·
+ * `UR` upstream reset / short body after headers · `RL` rate limited ·
+ * `NR` no route · `UA` unauthorized · `DR` draining.
+ */
+export type ResponseFlag =
+  | "UT"
+  | "IT"
+  | "TT"
+  | "RT"
+  | "BH"
+  | "BO"
+  | "CD"
+  | "UF"
+  | "UR"
+  | "RL"
+  | "NR"
+  | "UA"
+  | "DR";
+
+/** What the pipeline knows about one finished exchange. */
+export interface AccessLogEntry {
+  requestId: string;
+  /** Route name; `null` when none matched. */
+  route: string | null;
+  method: string;
+  path: string;
+  /** The upstream of the last attempt, as configured; `null` when none was tried. */
+  upstream: string | null;
+  status: number;
+  attempts: number;
+  durationMs: number;
+  /** Time to the first response byte sent to the client; `null` when none was. */
+  ttfbMs: number | null;
+  bytesIn: number;
+  bytesOut: number;
+  flags: ResponseFlag[];
+  clientAddress: string | null;
+  traceId: string | null;
+}
+
+/** Options for {@linkcode createAccessLog}. */
+export interface AccessLogOptions {
+  /** Share of ordinary lines written, 0..1. Errors and flagged lines are always written. */
+  sampleRate: number;
+  /** Where lines go; default `console.log`. */
+  sink?: LogSink;
+  /** Uniform in [0, 1); default `Math.random`. */
+  random?: () => number;
+  /** Milliseconds since the epoch for the `time` field; default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * Creates the access-log writer: one JSON line per exchange,
+ * `{"time","level":"info","msg":"access", ...entry, "flags": "UT,RT" | "-"}`.
+ *
+ * Sampling only thins out the uninteresting: a line with status ≥ 500 or
+ * any flag is always written, whatever `sampleRate` says.
+ *
+ * @example
+ * ```ts
+ * import { createAccessLog } from "./access_log.ts";
+ * const lines: string[] = [];
+ * const writeAccess = createAccessLog({ sampleRate: 0, sink: (l) => lines.push(l) });
+ * writeAccess({
+ *   requestId: "r1", route: "users", method: "GET", path: "/api/users/1",
+ *   upstream: "http://10.0.0.5:8080/v1", status: 504, attempts: 3, durationMs: 30012,
+ *   ttfbMs: null, bytesIn: 0, bytesOut: 180, flags: ["UT", "RT"],
+ *   clientAddress: "203.0.113.7", traceId: null,
+ * });
+ * lines.length; // 1, although sampleRate is 0
+ * ```
+ */
+export function createAccessLog(
+  options: AccessLogOptions,
+): (entry: AccessLogEntry) => void {
+  const { sampleRate } = options;
+  if (!(sampleRate >= 0 && sampleRate <= 1)) {
+    throw new RangeError(
+      `Cannot create access log as sampleRate must be between 0 and 1: current value is ${sampleRate}`,
+    );
+  }
+  const sink = options.sink ?? consoleSink;
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+
+  return function writeAccessLine(entry) {
+    const kept = entry.status >= 500 || entry.flags.length > 0 ||
+      sampleRate === 1 ||
+      random() < sampleRate;
+    if (!kept) return;
+    sink(toLogLine({
+      time: new Date(now()).toISOString(),
+      level: "info",
+      msg: "access",
+      ...entry,
+      flags: entry.flags.length === 0 ? "-" : entry.flags.join(","),
+    }));
+  };
+}

@@ -1,0 +1,317 @@
+import {
+  DEFAULT_DURATION_BUCKETS,
+  Histogram,
+  validateBuckets,
+} from "./histogram.ts";
+import { familyHeader, formatLabels, sampleLine } from "./prometheus_text.ts";
+import { RateWindow, type WindowRate } from "./rate_window.ts";
+import { SeriesFamily } from "./series_family.ts";
+
+/** Which timeout fired: response headers, body silence, or the whole exchange. */
+export type TimeoutKind = "headers" | "idle" | "total";
+
+/** How one upstream attempt ended. */
+export type AttemptOutcome =
+  | "success"
+  | "http_error"
+  | "network"
+  | "timeout"
+  | "breaker_open";
+
+/** A circuit breaker state as metrics and the status page name it. */
+export type BreakerStateName = "closed" | "open" | "half_open";
+
+/** One breaker's current state, for the `gateway_breaker_state` gauge. */
+export interface BreakerStateSample {
+  route: string;
+  upstream: string;
+  state: BreakerStateName;
+}
+
+/** What the pipeline passes as the route of a request no route matched. */
+export const UNMATCHED_ROUTE = "(none)";
+
+/** Methods kept as their own label value; any other becomes `OTHER`. */
+const STANDARD_METHODS = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "CONNECT",
+  "OPTIONS",
+  "TRACE",
+  "PATCH",
+]);
+
+const BREAKER_STATE_VALUE: Record<BreakerStateName, number> = {
+  closed: 0,
+  open: 1,
+  half_open: 2,
+};
+
+/** A status label bounded to real HTTP codes; anything else is one value. */
+function statusKey(status: number): number | string {
+  return Number.isInteger(status) && status >= 100 && status <= 599
+    ? status
+    : "other";
+}
+
+/** Unmatched requests carry an empty route label, as the contract has it. */
+function routeLabel(route: string): string {
+  return route === UNMATCHED_ROUTE ? "" : route;
+}
+
+/** Options for {@linkcode GatewayMetrics}. */
+export interface GatewayMetricsOptions {
+  /** Duration histogram bounds in seconds; default 0.005 … 30. */
+  buckets?: number[];
+  /** Milliseconds since the epoch, for {@linkcode GatewayMetrics.routeRates}; default `Date.now`. */
+  now?: () => number;
+}
+
+interface RouteCounters {
+  duration: Histogram;
+  rates: RateWindow;
+}
+
+/**
+ * The gateway's metrics registry, rendered in the Prometheus text format.
+ *
+ * Every method is on the request path, so each is a few `Map` lookups and
+ * increments: series are found through nested maps by label value (no key
+ * strings built per call) and carry their label set rendered once. Label
+ * values are bounded: routes and upstreams come from config, methods
+ * outside the standard set become `OTHER`, statuses outside 100–599 become
+ * `other`.
+ *
+ * @example
+ * ```ts
+ * import { GatewayMetrics } from "./metrics.ts";
+ * const metrics = new GatewayMetrics();
+ * metrics.requestFinished("users", "GET", 200, 0.012);
+ * const text = metrics.render([{ route: "users", upstream: "http://a", state: "closed" }]);
+ * text.includes('gateway_requests_total{route="users",method="GET",status="200"} 1'); // true
+ * ```
+ */
+export class GatewayMetrics {
+  readonly #buckets: readonly number[];
+  readonly #now: () => number;
+  readonly #routes = new Map<string, RouteCounters>();
+  /** Rates of a route first seen late still count from start-up: it had no traffic before. */
+  readonly #startedAt: number;
+
+  readonly #requests = new SeriesFamily(["route", "method", "status"]);
+  readonly #attempts = new SeriesFamily(["route", "upstream", "outcome"]);
+  readonly #retries = new SeriesFamily(["route"]);
+  readonly #budgetDenied = new SeriesFamily(["route"]);
+  readonly #timeouts = new SeriesFamily(["route", "kind"]);
+  readonly #bulkheadRejections = new SeriesFamily(["route"]);
+  readonly #inflight = new SeriesFamily(["route"]);
+  readonly #transitions = new SeriesFamily(["route", "upstream", "to"]);
+  readonly #storeErrors = new SeriesFamily(["operation"]);
+  readonly #disconnects = new SeriesFamily(["route"]);
+
+  constructor(options: GatewayMetricsOptions = {}) {
+    const buckets = options.buckets ?? DEFAULT_DURATION_BUCKETS;
+    validateBuckets(buckets);
+    this.#buckets = [...buckets];
+    this.#now = options.now ?? Date.now;
+    this.#startedAt = this.#now();
+  }
+
+  /** A response went out (or the exchange ended) with `status` after `durationSeconds`. */
+  requestFinished(
+    route: string,
+    method: string,
+    status: number,
+    durationSeconds: number,
+  ): void {
+    const label = routeLabel(route);
+    const normalizedMethod = STANDARD_METHODS.has(method) ? method : "OTHER";
+    this.#requests.of3(label, normalizedMethod, statusKey(status)).value++;
+    const counters = this.#routeCounters(route);
+    counters.duration.observe(durationSeconds);
+    counters.rates.record(this.#now(), status >= 500);
+  }
+
+  /** One upstream attempt ended with `outcome`. */
+  attempt(route: string, upstream: string, outcome: AttemptOutcome): void {
+    this.#attempts.of3(routeLabel(route), upstream, outcome).value++;
+  }
+
+  /** A retry was made. */
+  retry(route: string): void {
+    this.#retries.of1(routeLabel(route)).value++;
+  }
+
+  /** A retry was due but the retry budget refused it. */
+  retryBudgetDenied(route: string): void {
+    this.#budgetDenied.of1(routeLabel(route)).value++;
+  }
+
+  /** A timeout of `kind` fired. */
+  timeout(route: string, kind: TimeoutKind): void {
+    this.#timeouts.of2(routeLabel(route), kind).value++;
+  }
+
+  /** The bulkhead was full and the request was answered 503 at once. */
+  bulkheadRejected(route: string): void {
+    this.#bulkheadRejections.of1(routeLabel(route)).value++;
+  }
+
+  /** An exchange started (`1`) or ended, body included (`-1`). */
+  inflight(route: string, delta: 1 | -1): void {
+    this.#inflight.of1(routeLabel(route)).value += delta;
+  }
+
+  /** A breaker moved to state `to`. */
+  breakerTransition(
+    route: string,
+    upstream: string,
+    to: BreakerStateName,
+  ): void {
+    this.#transitions.of3(routeLabel(route), upstream, to).value++;
+  }
+
+  /** The shared breaker store failed during `operation` (the gateway went on locally). */
+  storeError(operation: string): void {
+    this.#storeErrors.of1(operation).value++;
+  }
+
+  /** The client went away before the response was complete. */
+  clientDisconnect(route: string): void {
+    this.#disconnects.of1(routeLabel(route)).value++;
+  }
+
+  /**
+   * Prometheus text format 0.0.4. `breakers` gives the current states for
+   * the `gateway_breaker_state` gauge (they live in the breakers, not here).
+   */
+  render(breakers: Iterable<BreakerStateSample>): string {
+    let out = counterFamily(
+      "gateway_requests_total",
+      "Requests answered, by route, method and status code.",
+      this.#requests,
+    );
+    out += familyHeader(
+      "gateway_request_duration_seconds",
+      "histogram",
+      "Time from request to the end of the response, by route.",
+    );
+    for (const counters of this.#routes.values()) {
+      out += counters.duration.render("gateway_request_duration_seconds");
+    }
+    out += counterFamily(
+      "gateway_upstream_attempts_total",
+      "Upstream attempts, by route, upstream and outcome.",
+      this.#attempts,
+    );
+    out += counterFamily(
+      "gateway_retries_total",
+      "Retries made, by route.",
+      this.#retries,
+    );
+    out += counterFamily(
+      "gateway_retry_budget_denied_total",
+      "Retries refused by the retry budget, by route.",
+      this.#budgetDenied,
+    );
+    out += counterFamily(
+      "gateway_timeouts_total",
+      "Timeouts, by route and kind (headers, idle, total).",
+      this.#timeouts,
+    );
+    out += familyHeader(
+      "gateway_breaker_state",
+      "gauge",
+      "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
+    );
+    for (const breaker of breakers) {
+      out += sampleLine(
+        "gateway_breaker_state",
+        formatLabels(["route", "upstream"], [
+          routeLabel(breaker.route),
+          breaker.upstream,
+        ]),
+        BREAKER_STATE_VALUE[breaker.state],
+      );
+    }
+    out += counterFamily(
+      "gateway_breaker_transitions_total",
+      "Circuit breaker state changes, by route, upstream and new state.",
+      this.#transitions,
+    );
+    out += counterFamily(
+      "gateway_breaker_store_errors_total",
+      "Failures of the shared breaker store, by operation.",
+      this.#storeErrors,
+    );
+    out += counterFamily(
+      "gateway_bulkhead_rejections_total",
+      "Requests rejected because the route's bulkhead was full.",
+      this.#bulkheadRejections,
+    );
+    out += seriesLines(
+      "gateway_inflight",
+      "gauge",
+      "Exchanges in flight (bodies included), by route.",
+      this.#inflight,
+    );
+    out += counterFamily(
+      "gateway_client_disconnects_total",
+      "Clients that went away before their response was complete, by route.",
+      this.#disconnects,
+    );
+    return out;
+  }
+
+  /**
+   * Rates for the status page: per route, requests per second and the share
+   * of 5xx responses over the last ~10 s.
+   */
+  routeRates(): Record<string, WindowRate> {
+    const now = this.#now();
+    const rates: Record<string, WindowRate> = {};
+    for (const [route, counters] of this.#routes) {
+      rates[route] = counters.rates.rate(now);
+    }
+    return rates;
+  }
+
+  #routeCounters(route: string): RouteCounters {
+    let counters = this.#routes.get(route);
+    if (counters === undefined) {
+      counters = {
+        duration: new Histogram(
+          formatLabels(["route"], [routeLabel(route)]),
+          this.#buckets,
+        ),
+        rates: new RateWindow(this.#startedAt),
+      };
+      this.#routes.set(route, counters);
+    }
+    return counters;
+  }
+}
+
+function counterFamily(
+  name: string,
+  help: string,
+  family: SeriesFamily,
+): string {
+  return seriesLines(name, "counter", help, family);
+}
+
+function seriesLines(
+  name: string,
+  type: "counter" | "gauge",
+  help: string,
+  family: SeriesFamily,
+): string {
+  let out = familyHeader(name, type, help);
+  for (const series of family.all()) {
+    out += sampleLine(name, series.labels, series.value);
+  }
+  return out;
+}

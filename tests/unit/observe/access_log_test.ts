@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import {
+  type AccessLogEntry,
+  createAccessLog,
+} from "../../../src/observe/access_log.ts";
+
+function entry(overrides: Partial<AccessLogEntry> = {}): AccessLogEntry {
+  return {
+    requestId: "req-1",
+    route: "users",
+    method: "GET",
+    path: "/api/users/1",
+    upstream: "http://10.0.0.5:8080/v1",
+    status: 200,
+    attempts: 1,
+    durationMs: 12.5,
+    ttfbMs: 10,
+    bytesIn: 0,
+    bytesOut: 512,
+    flags: [],
+    clientAddress: "203.0.113.7",
+    traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    ...overrides,
+  };
+}
+
+/** A sequence of "random" numbers, cycling; bounded by construction. */
+function sequence(values: number[]): () => number {
+  let i = 0;
+  return () => values[i++ % values.length];
+}
+
+Deno.test("writes one JSON line with the entry, flags joined or '-'", () => {
+  const lines: string[] = [];
+  const write = createAccessLog({
+    sampleRate: 1,
+    sink: (l) => lines.push(l),
+    now: () => 0,
+  });
+  write(entry());
+  write(entry({ status: 504, flags: ["UT", "RT"], attempts: 3, ttfbMs: null }));
+  const [plain, flagged] = lines.map((line) => JSON.parse(line));
+  assert.deepEqual(plain, {
+    time: "1970-01-01T00:00:00.000Z",
+    level: "info",
+    msg: "access",
+    ...entry(),
+    flags: "-",
+  });
+  assert.equal(flagged.flags, "UT,RT");
+  assert.equal(flagged.attempts, 3);
+  assert.equal(flagged.ttfbMs, null);
+});
+
+Deno.test("sampling thins out ordinary lines by sampleRate", () => {
+  const lines: string[] = [];
+  const write = createAccessLog({
+    sampleRate: 0.25,
+    sink: (l) => lines.push(l),
+    random: sequence([0.1, 0.3, 0.6, 0.9]),
+  });
+  for (let i = 0; i < 100; i++) write(entry({ requestId: `r${i}` }));
+  assert.equal(lines.length, 25);
+  assert.equal(JSON.parse(lines[1]).requestId, "r4");
+});
+
+Deno.test("errors and flagged lines are never sampled out", () => {
+  const lines: string[] = [];
+  const write = createAccessLog({
+    sampleRate: 0,
+    sink: (l) => lines.push(l),
+    random: () => 0.999,
+  });
+  write(entry({ status: 200 }));
+  write(entry({ status: 404 }));
+  write(entry({ status: 500 }));
+  write(entry({ status: 503, flags: ["BO"] }));
+  write(entry({ status: 200, flags: ["RT"] }));
+  write(entry({ status: 404, route: null, upstream: null, flags: ["NR"] }));
+  assert.deepEqual(
+    lines.map((l) => JSON.parse(l)).map((r) => `${r.status} ${r.flags}`),
+    ["500 -", "503 BO", "200 RT", "404 NR"],
+  );
+});
+
+Deno.test("sampleRate 1 writes everything without asking for randomness", () => {
+  const lines: string[] = [];
+  const write = createAccessLog({
+    sampleRate: 1,
+    sink: (l) => lines.push(l),
+    random: () => {
+      throw new Error("random must not be called");
+    },
+  });
+  write(entry());
+  assert.equal(lines.length, 1);
+});
+
+Deno.test("a sampleRate outside 0..1 is refused up front", () => {
+  for (const sampleRate of [-0.1, 1.5, NaN]) {
+    assert.throws(
+      () => createAccessLog({ sampleRate }),
+      /sampleRate must be between 0 and 1/,
+    );
+  }
+});
