@@ -130,15 +130,15 @@ export function renderStatusSections(
   return `<section aria-labelledby="routes-heading"><h2 id="routes-heading">Routes</h2>` +
     `<table aria-labelledby="routes-heading"><thead><tr>` +
     `<th scope="col">Route</th><th scope="col">Path</th><th scope="col">Methods</th>` +
-    `<th scope="col">Upstreams (failover order)</th><th scope="col">Requests/s</th>` +
-    `<th scope="col">Errors (5xx)</th></tr></thead><tbody>${
+    `<th scope="col">Upstreams (failover order)</th><th scope="col" class="num">Requests/s</th>` +
+    `<th scope="col" class="num">Errors (5xx)</th></tr></thead><tbody>${
       routeRows || `<tr><td colspan="6">No routes configured.</td></tr>`
     }</tbody></table></section>` +
     `<section aria-labelledby="breakers-heading"><h2 id="breakers-heading">Circuit breakers</h2>` +
     `<table aria-labelledby="breakers-heading"><thead><tr>` +
     `<th scope="col">Route</th><th scope="col">Upstream</th><th scope="col">State</th>` +
-    `<th scope="col">Half-open in</th><th scope="col">Calls</th>` +
-    `<th scope="col">Failures</th><th scope="col">Slow calls</th></tr></thead><tbody>${
+    `<th scope="col">Half-open in</th><th scope="col" class="num">Calls</th>` +
+    `<th scope="col" class="num">Failures</th><th scope="col" class="num">Slow calls</th></tr></thead><tbody>${
       breakerRows ||
       `<tr><td colspan="7">No breakers yet: they appear with the first request.</td></tr>`
     }</tbody></table></section>` +
