@@ -1,0 +1,73 @@
+/** Command-line flags of `deno task bench` and the plan they make. */
+import { PROXY_KINDS, type ProxyKind } from "./proxies.ts";
+
+/** What this run measures and for how long. */
+export interface BenchPlan {
+  quick: boolean;
+  /** Proxies to measure, in table order. */
+  proxies: ProxyKind[];
+  /** Also profile the gateway under load with `--cpu-prof`. */
+  profile: boolean;
+  warmupSeconds: number;
+  loadSeconds: number;
+  connections: number;
+  streamChunks: number;
+  streamIntervalMs: number;
+  bigBodyBytes: number;
+}
+
+/** Printed for `--help` and after a bad flag. */
+export const USAGE = `deno task bench [--quick] [--only ${
+  PROXY_KINDS.join(",")
+}] [--profile]
+  --quick     smoke run: 3 s load after 1 s warm-up, 64 MiB body
+  --only      measure only these proxies (multi-core runs with "gateway")
+  --profile   also profile the gateway under load (--cpu-prof); writes bench-results/profile.md`;
+
+/**
+ * Reads the bench's flags; throws with a message naming the bad flag.
+ *
+ * @example
+ * ```ts
+ * parseBenchFlags(["--quick", "--only", "gateway,floor"]).proxies; // ["floor", "gateway"]
+ * ```
+ */
+export function parseBenchFlags(args: string[]): BenchPlan {
+  let quick = false;
+  let profile = false;
+  let proxies: ProxyKind[] = [...PROXY_KINDS];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--quick") quick = true;
+    else if (arg === "--profile") profile = true;
+    else if (arg === "--only" || arg.startsWith("--only=")) {
+      const list = arg === "--only" ? args[++i] : arg.slice("--only=".length);
+      proxies = parseProxyList(list ?? "");
+    } else throw new Error(`Cannot read flag "${arg}"`);
+  }
+  return {
+    quick,
+    proxies,
+    profile,
+    warmupSeconds: quick ? 1 : 2,
+    loadSeconds: quick ? 3 : 10,
+    connections: 50,
+    streamChunks: 50,
+    streamIntervalMs: 20,
+    bigBodyBytes: quick ? 64 * 1024 * 1024 : 1024 * 1024 * 1024,
+  };
+}
+
+function parseProxyList(list: string): ProxyKind[] {
+  const names = list.split(",").map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) =>
+    !PROXY_KINDS.includes(name as ProxyKind)
+  );
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(
+      `Cannot use --only as it names ${unknown.join(", ") || "nothing"}: ` +
+        `choose from ${PROXY_KINDS.join(", ")}`,
+    );
+  }
+  return PROXY_KINDS.filter((kind) => names.includes(kind));
+}

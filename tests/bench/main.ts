@@ -1,0 +1,177 @@
+/**
+ * `deno task bench`: the gateway against the runtime's floor (bare
+ * `Deno.serve` + `fetch`), Hono's `proxy()` and nginx, each pinned to one
+ * core and driven by wrk on another. Prints a Markdown table and writes
+ * `bench-results/latest.md` and `latest.json`. Progress goes to stderr.
+ *
+ * Flags: `--quick`, `--only floor,hono,gateway,nginx`, `--profile` (see flags.ts).
+ */
+import { type BenchPlan, parseBenchFlags, USAGE } from "./flags.ts";
+import { repoRootPath } from "./gateway.ts";
+import { measureDirect, measureProxy } from "./measure.ts";
+import { type CoreLayout, measureMulticore } from "./multicore.ts";
+import { ProcessGroup } from "./processes.ts";
+import { profileGateway } from "./profile.ts";
+import { PROXY_LABELS, startBenchServer, startProxy } from "./proxies.ts";
+import { type BenchReport, renderMarkdown, writeReport } from "./report.ts";
+import { ensureTools } from "./tools.ts";
+
+const RESULTS_DIR = `${repoRootPath}bench-results`;
+const log = (line: string) => console.error(line);
+
+async function cpuModel(): Promise<string> {
+  try {
+    const info = await Deno.readTextFile("/proc/cpuinfo");
+    return /^model name\s*:\s*(.+)$/m.exec(info)?.[1] ?? "unknown CPU";
+  } catch {
+    return "unknown CPU";
+  }
+}
+
+/** Pins the bench itself (and so, by inheritance, anything it starts unpinned) to `cpus`. */
+async function pinSelf(cpus: string): Promise<void> {
+  const { success } = await new Deno.Command("taskset", {
+    args: ["-a", "-p", "-c", cpus, String(Deno.pid)],
+    stdout: "null",
+  }).output();
+  if (!success) log(`bench: could not pin itself to CPU ${cpus}`);
+}
+
+function coreLayout(cpuCount: number, canPin: boolean): CoreLayout {
+  if (!canPin) return { load: null, proxy: null, all: null };
+  if (cpuCount < 2) {
+    log("bench: one CPU only: proxy and load generator share it");
+    return { load: "0", proxy: "0", all: "0" };
+  }
+  return { load: "0", proxy: "1", all: `0-${cpuCount - 1}` };
+}
+
+async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
+  const tools = await ensureTools(log);
+  const cpuCount = navigator.hardwareConcurrency;
+  const cores = coreLayout(cpuCount, tools.taskset);
+  if (cores.load !== null) await pinSelf(cores.load);
+
+  const report: BenchReport = {
+    meta: {
+      date: new Date().toISOString(),
+      deno: Deno.version.deno,
+      cpuModel: await cpuModel(),
+      cpus: cpuCount,
+      quick: plan.quick,
+      pinning: cores.proxy === null
+        ? "Nothing pinned (taskset missing)."
+        : `Proxy pinned to core ${cores.proxy}; wrk, origin and clients on core ${cores.load}.`,
+      load:
+        `wrk -t1 -c${plan.connections} -d${plan.loadSeconds}s --latency after ${plan.warmupSeconds} s warm-up, ` +
+        `1 KiB responses; stream ${plan.streamChunks} chunks every ${plan.streamIntervalMs} ms; ` +
+        `big body ${plan.bigBodyBytes / 2 ** 20} MiB with curl`,
+    },
+    direct: null,
+    rows: [],
+    multicore: null,
+    profile: null,
+  };
+
+  log("bench: starting the origin");
+  const origin = await startBenchServer(group, "origin.ts", cores.load);
+  const originUrl = `http://127.0.0.1:${origin.port}`;
+  log("bench: measuring the origin directly");
+  const direct = await measureDirect(originUrl, plan, cores.load);
+  report.direct = direct;
+
+  for (const kind of plan.proxies) {
+    const label = PROXY_LABELS[kind];
+    log(`bench: ${label}`);
+    const started = await startProxy(
+      kind,
+      group,
+      origin.port,
+      cores.proxy,
+      tools.nginx,
+    )
+      .catch((error) => ({ skipped: `failed to start: ${error.message}` }));
+    if ("skipped" in started) {
+      log(`  skipped: ${started.skipped}`);
+      report.rows.push({ kind, label, skipped: started.skipped });
+      continue;
+    }
+    const measured = await measureProxy(
+      `http://127.0.0.1:${started.port}`,
+      started.process.pid,
+      plan,
+      cores.load,
+      direct,
+      log,
+    );
+    await group.stop(started.process);
+    if (measured.error) log(`  failed: ${measured.error}`);
+    report.rows.push({ kind, label, ...measured });
+  }
+
+  if (plan.proxies.includes("gateway")) {
+    log("bench: multi-core");
+    const pinned = report.rows.find((row) => row.kind === "gateway")?.load;
+    report.multicore = await measureMulticore(
+      group,
+      origin.port,
+      plan,
+      cores,
+      cpuCount,
+      pinned,
+    );
+  }
+
+  if (plan.profile) {
+    log("bench: profiling the gateway under load");
+    const loadSeconds = plan.warmupSeconds + plan.loadSeconds;
+    report.profile = await profileGateway(
+      group,
+      origin.port,
+      plan,
+      cores.proxy,
+      cores.load,
+      `${RESULTS_DIR}/gateway.cpuprofile`,
+    ).then((summary) => ({ summary, loadSeconds }))
+      .catch((error) => ({ skipped: error.message }));
+  }
+  return report;
+}
+
+async function main(): Promise<number> {
+  if (Deno.args.includes("--help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  let plan: BenchPlan;
+  try {
+    plan = parseBenchFlags(Deno.args);
+  } catch (error) {
+    log(`bench: ${error instanceof Error ? error.message : error}\n${USAGE}`);
+    return 2;
+  }
+  const group = new ProcessGroup();
+  const stopOnSignal = () => {
+    log("bench: interrupted, stopping every process it started");
+    group.stopAll().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", stopOnSignal);
+  Deno.addSignalListener("SIGTERM", stopOnSignal);
+  try {
+    await Deno.mkdir(RESULTS_DIR, { recursive: true });
+    const report = await run(group, plan);
+    await writeReport(report, RESULTS_DIR);
+    console.log(renderMarkdown(report));
+    log(`bench: written to ${RESULTS_DIR}/latest.md and latest.json`);
+    return 0;
+  } catch (error) {
+    log(`bench: ${error instanceof Error ? error.message : error}`);
+    return 1;
+  } finally {
+    await group.stopAll();
+    Deno.removeSignalListener("SIGINT", stopOnSignal);
+    Deno.removeSignalListener("SIGTERM", stopOnSignal);
+  }
+}
+
+Deno.exit(await main());
