@@ -31,7 +31,7 @@ export interface AuthenticatorDeps {
 }
 
 const REALM = `Bearer realm="gateway"`;
-const BEARER = /^Bearer +(\S+) *$/i;
+const BEARER = /^Bearer +(.*?) *$/i;
 
 /**
  * Builds the route's verifier once at start-up (keys hashed and imported
