@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { parseBenchFlags } from "./flags.ts";
+
+Deno.test("parseBenchFlags defaults to every proxy and the full durations", () => {
+  const plan = parseBenchFlags([]);
+  assert.deepEqual(plan.proxies, ["floor", "hono", "gateway", "nginx"]);
+  assert.equal(plan.loadSeconds, 10);
+  assert.equal(plan.bigBodyBytes, 2 ** 30);
+  assert.equal(plan.profile, false);
+});
+
+Deno.test("parseBenchFlags --quick --only keeps table order and shortens the run", () => {
+  const plan = parseBenchFlags(["--quick", "--only", "gateway,floor"]);
+  assert.deepEqual(plan.proxies, ["floor", "gateway"]);
+  assert.ok(plan.loadSeconds < 10);
+  assert.ok(plan.bigBodyBytes < 2 ** 30);
+  assert.deepEqual(parseBenchFlags(["--only=nginx"]).proxies, ["nginx"]);
+});
+
+Deno.test("parseBenchFlags names what it cannot read", () => {
+  assert.throws(() => parseBenchFlags(["--fast"]), /Cannot read flag "--fast"/);
+  assert.throws(() => parseBenchFlags(["--only", "envoy"]), /names envoy/);
+  assert.throws(() => parseBenchFlags(["--only"]), /names nothing/);
+});
