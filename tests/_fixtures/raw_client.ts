@@ -345,8 +345,11 @@ class RawClientConnection implements RawConnection {
       const head = await this.#readOneHead(timeoutMs);
       // Interim responses (100 Continue, 103 Early Hints) precede the real one.
       if (head.status >= 200 || head.status === 101) {
-        this.#body = bodyStateOf(head, this.#method);
-        if (this.#body.framing === "none") this.#finish(true);
+        const body = bodyStateOf(head, this.#method);
+        this.#body = body;
+        const empty = body.framing === "none" ||
+          (body.framing === "length" && body.remaining === 0);
+        if (empty) this.#finish(true);
         return head;
       }
     }
@@ -447,10 +450,7 @@ function bodyStateOf(head: RawResponseHead, method?: string): BodyState {
   }
   const contentLength = header(head, "content-length");
   if (contentLength !== undefined) {
-    const remaining = Number(contentLength);
-    return remaining === 0
-      ? { framing: "none" }
-      : { framing: "length", remaining };
+    return { framing: "length", remaining: Number(contentLength) };
   }
   return { framing: "close" };
 }

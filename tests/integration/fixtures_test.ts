@@ -107,7 +107,12 @@ Deno.test("origin /status answers the code with retry headers and body", async (
     assert.equal(decoder.decode(res.body), "busy");
     const noContent = await rawRequest(origin.port, get("/status/204"));
     assert.equal(noContent.status, 204);
+    assert.equal(noContent.framing, "none");
     assert.ok(noContent.complete);
+    const empty = await rawRequest(origin.port, get("/status/200"));
+    assert.equal(empty.framing, "length");
+    assert.equal(empty.body.length, 0);
+    assert.ok(empty.complete);
   });
 });
 
@@ -222,6 +227,13 @@ Deno.test("origin /gzip serves fixed gzip bytes with their length", async () => 
     assert.deepEqual(res.body, origin.gzipBytes);
     assert.equal(await gunzip(res.body), origin.gzipPlain);
     assert.ok(origin.gzipBytes.length < origin.gzipPlain.length);
+    const head = await rawRequest(
+      origin.port,
+      "HEAD /gzip HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+    );
+    assert.equal(head.framing, "none");
+    assert.equal(head.body.length, 0);
+    assert.ok(head.complete);
   });
 });
 
