@@ -1,0 +1,179 @@
+/**
+ * The sliding windows a circuit breaker judges an upstream by: the last
+ * `size` calls, or the calls of the last `size` seconds in 1 s buckets.
+ * Pure: the caller passes the time.
+ */
+
+import type { BreakerPolicy } from "../config/types.ts";
+
+/** What a window has seen. */
+export interface WindowStats {
+  calls: number;
+  failures: number;
+  slowCalls: number;
+}
+
+/** A window's contents as plain JSON, to restore it elsewhere. */
+export type WindowSnapshot =
+  | { kind: "count"; outcomes: OutcomeCode[] }
+  | { kind: "time"; buckets: TimeBucket[] };
+
+/** One call: bit 1 failed, bit 2 slow. */
+export type OutcomeCode = number;
+
+/** The calls that ended within one second (`second` = epoch ms / 1000, floored). */
+export interface TimeBucket {
+  second: number;
+  calls: number;
+  failures: number;
+  slowCalls: number;
+}
+
+/** A sliding window of call outcomes. */
+export interface OutcomeWindow {
+  record(failure: boolean, slow: boolean, nowMs: number): void;
+  stats(nowMs: number): WindowStats;
+  reset(): void;
+  toJSON(): WindowSnapshot;
+}
+
+const FAILURE = 1;
+const SLOW = 2;
+
+/** The last `size` calls, in a ring with running totals (O(1) per call). */
+export class CountWindow implements OutcomeWindow {
+  readonly #size: number;
+  #ring: OutcomeCode[] = [];
+  #next = 0;
+  #failures = 0;
+  #slowCalls = 0;
+
+  constructor(size: number, outcomes: readonly OutcomeCode[] = []) {
+    this.#size = Math.max(1, Math.floor(size));
+    for (const code of outcomes.slice(-this.#size)) this.#push(code);
+  }
+
+  record(failure: boolean, slow: boolean): void {
+    this.#push((failure ? FAILURE : 0) | (slow ? SLOW : 0));
+  }
+
+  stats(): WindowStats {
+    return {
+      calls: this.#ring.length,
+      failures: this.#failures,
+      slowCalls: this.#slowCalls,
+    };
+  }
+
+  reset(): void {
+    this.#ring = [];
+    this.#next = 0;
+    this.#failures = 0;
+    this.#slowCalls = 0;
+  }
+
+  toJSON(): WindowSnapshot {
+    // Oldest first, so a restore replays them in order.
+    const outcomes = [
+      ...this.#ring.slice(this.#next),
+      ...this.#ring.slice(0, this.#next),
+    ];
+    return { kind: "count", outcomes };
+  }
+
+  #push(code: OutcomeCode): void {
+    if (this.#ring.length < this.#size) {
+      this.#ring.push(code);
+    } else {
+      this.#count(this.#ring[this.#next], -1);
+      this.#ring[this.#next] = code;
+      this.#next = (this.#next + 1) % this.#size;
+    }
+    this.#count(code, 1);
+  }
+
+  #count(code: OutcomeCode, delta: number): void {
+    if (code & FAILURE) this.#failures += delta;
+    if (code & SLOW) this.#slowCalls += delta;
+  }
+}
+
+/** The calls of the last `size` seconds, one bucket per second. */
+export class TimeWindow implements OutcomeWindow {
+  readonly #seconds: number;
+  #buckets: TimeBucket[] = [];
+
+  constructor(seconds: number, buckets: readonly TimeBucket[] = []) {
+    this.#seconds = Math.max(1, Math.floor(seconds));
+    this.#buckets = buckets.map((bucket) => ({ ...bucket }));
+  }
+
+  record(failure: boolean, slow: boolean, nowMs: number): void {
+    const second = Math.floor(nowMs / 1000);
+    this.#prune(second);
+    let bucket = this.#buckets.at(-1);
+    if (bucket?.second !== second) {
+      bucket = { second, calls: 0, failures: 0, slowCalls: 0 };
+      this.#buckets.push(bucket);
+    }
+    bucket.calls++;
+    if (failure) bucket.failures++;
+    if (slow) bucket.slowCalls++;
+  }
+
+  stats(nowMs: number): WindowStats {
+    this.#prune(Math.floor(nowMs / 1000));
+    const stats = { calls: 0, failures: 0, slowCalls: 0 };
+    for (const bucket of this.#buckets) {
+      stats.calls += bucket.calls;
+      stats.failures += bucket.failures;
+      stats.slowCalls += bucket.slowCalls;
+    }
+    return stats;
+  }
+
+  reset(): void {
+    this.#buckets = [];
+  }
+
+  toJSON(): WindowSnapshot {
+    return {
+      kind: "time",
+      buckets: this.#buckets.map((bucket) => ({ ...bucket })),
+    };
+  }
+
+  /** Drops buckets that slid out; at most `seconds` remain, so this is bounded. */
+  #prune(second: number): void {
+    const oldest = second - this.#seconds + 1;
+    this.#buckets = this.#buckets.filter((bucket) =>
+      bucket.second >= oldest && bucket.second <= second
+    );
+  }
+}
+
+/**
+ * The window a policy asks for, restored from `snapshot` when it is of the
+ * same kind (a policy change from count to time starts empty).
+ *
+ * @example
+ * ```ts ignore
+ * const window = createWindow(policy.breaker);
+ * window.record(true, false, clock.now());
+ * ```
+ */
+export function createWindow(
+  policy: Pick<BreakerPolicy, "window" | "size">,
+  snapshot?: WindowSnapshot,
+): OutcomeWindow {
+  if (policy.window === "time") {
+    return new TimeWindow(
+      policy.size,
+      snapshot?.kind === "time" ? snapshot.buckets : [],
+    );
+  }
+  return new CountWindow(
+    policy.size,
+    snapshot?.kind === "count" ? snapshot.outcomes : [],
+  );
+}

@@ -1,0 +1,233 @@
+/**
+ * A circuit breaker as a pure state machine: no I/O, time only from the
+ * injected clock. Closed → open when the window's failure or slow-call rate
+ * reaches its threshold (after `minCalls`); open → half-open after `openMs`;
+ * half-open lets exactly `halfOpenProbes` probes through: all succeed →
+ * closed, one fails → open again.
+ */
+
+import type { BreakerPolicy } from "../config/types.ts";
+import type { Clock } from "./clock.ts";
+import {
+  type BreakerState,
+  type BreakerStateName,
+  isNewerState,
+  isOpenExpired,
+  type TransitionCause,
+} from "./breaker_merge.ts";
+import {
+  createWindow,
+  type OutcomeWindow,
+  type WindowSnapshot,
+} from "./breaker_window.ts";
+
+export type { BreakerState, BreakerStateName };
+
+/** How a call went; `failure` = network error, timeout or 5xx. */
+export interface CallOutcome {
+  failure: boolean;
+  durationMs: number;
+}
+
+/** A breaker's full state as plain JSON: the shared facts plus its window. */
+export interface BreakerSnapshot extends BreakerState {
+  window: WindowSnapshot;
+}
+
+/** The breaker's answer to "may this call go out?". */
+export type LocalAdmission =
+  | { allowed: true; probe: boolean; epoch: number }
+  | { allowed: false; retryAfterMs: number };
+
+/** Live rates for views and metrics. */
+export interface BreakerStats {
+  calls: number;
+  failureRate: number;
+  slowCallRate: number;
+}
+
+/** An operator's override. "reset" also clears the window and any force. */
+export type ForceAction = "open" | "close" | "reset";
+
+/** Told of every transition; `cause` "adopted" = taken from another instance. */
+export type TransitionListener = (
+  from: BreakerState,
+  to: BreakerState,
+  cause: TransitionCause | "adopted",
+) => void;
+
+export interface CircuitBreakerOptions {
+  policy: BreakerPolicy;
+  clock: Clock;
+  /** Restores a state written by {@linkcode CircuitBreaker.toJSON}. */
+  snapshot?: BreakerSnapshot;
+  onTransition?: TransitionListener;
+}
+
+/**
+ * Half-open with every probe out: the probes settle within one call's time,
+ * and a zero `Retry-After` would invite clients to retry at once.
+ */
+export const HALF_OPEN_RETRY_AFTER_MS = 1000;
+
+/**
+ * One breaker (one route × upstream).
+ *
+ * @example
+ * ```ts ignore
+ * const breaker = new CircuitBreaker({ policy, clock: systemClock });
+ * const admission = breaker.admit();
+ * if (admission.allowed) {
+ *   breaker.record(admission.epoch, admission.probe, { failure: false, durationMs: 12 });
+ * }
+ * ```
+ */
+export class CircuitBreaker {
+  readonly #policy: BreakerPolicy;
+  readonly #clock: Clock;
+  readonly #onTransition?: TransitionListener;
+  readonly #window: OutcomeWindow;
+  #state: BreakerState;
+  #probesOut = 0;
+  #probesSucceeded = 0;
+
+  constructor(options: CircuitBreakerOptions) {
+    this.#policy = options.policy;
+    this.#clock = options.clock;
+    this.#onTransition = options.onTransition;
+    const { window, ...state } = options.snapshot ?? {
+      state: "closed",
+      epoch: 0,
+      changedAt: options.clock.now(),
+      openUntil: null,
+      forced: false,
+    };
+    this.#state = state;
+    this.#window = createWindow(options.policy, window);
+  }
+
+  /** The current state (a copy). */
+  get state(): BreakerState {
+    return { ...this.#state };
+  }
+
+  /** Decides one call; an expired open turns half-open here. */
+  admit(): LocalAdmission {
+    const now = this.#clock.now();
+    const { state, openUntil, forced } = this.#state;
+    if (state === "closed") {
+      return { allowed: true, probe: false, epoch: this.#state.epoch };
+    }
+    if (state === "open") {
+      if (!isOpenExpired(this.#state, now)) {
+        const retryAfterMs = forced || openUntil === null
+          ? this.#policy.openMs
+          : openUntil - now;
+        return { allowed: false, retryAfterMs: Math.max(0, retryAfterMs) };
+      }
+      this.#transition("half_open", "local");
+    }
+    const taken = this.#probesOut + this.#probesSucceeded;
+    if (taken >= this.#policy.halfOpenProbes) {
+      return { allowed: false, retryAfterMs: HALF_OPEN_RETRY_AFTER_MS };
+    }
+    this.#probesOut++;
+    return { allowed: true, probe: true, epoch: this.#state.epoch };
+  }
+
+  /**
+   * Records a call admitted under `epoch`. Calls admitted under an earlier
+   * state are ignored: they say nothing about the current one.
+   */
+  record(epoch: number, probe: boolean, outcome: CallOutcome): void {
+    if (epoch !== this.#state.epoch) return;
+    const slow = this.#policy.slowCallMs !== null &&
+      outcome.durationMs > this.#policy.slowCallMs;
+    if (this.#state.state === "closed") {
+      this.#window.record(outcome.failure, slow, this.#clock.now());
+      if (!this.#state.forced && this.#tripped()) {
+        this.#transition("open", "local");
+      }
+    } else if (this.#state.state === "half_open" && probe) {
+      this.#probesOut = Math.max(0, this.#probesOut - 1);
+      // A slow probe says the upstream still struggles, like a failed one.
+      if (outcome.failure || slow) {
+        this.#transition("open", "local");
+      } else if (++this.#probesSucceeded >= this.#policy.halfOpenProbes) {
+        this.#transition("closed", "local");
+      }
+    }
+  }
+
+  /**
+   * Takes `remote` if it is newer (higher epoch; tie: later `changedAt`).
+   * Returns whether it did.
+   */
+  adopt(remote: BreakerState): boolean {
+    if (!isNewerState(remote, this.#state)) return false;
+    this.#enter({ ...remote }, "adopted");
+    return true;
+  }
+
+  /** An operator's override; always a transition, so it propagates. */
+  force(action: ForceAction): void {
+    const now = this.#clock.now();
+    this.#enter({
+      state: action === "open" ? "open" : "closed",
+      epoch: this.#state.epoch + 1,
+      changedAt: now,
+      openUntil: null,
+      forced: action !== "reset",
+    }, "admin");
+  }
+
+  /** Live rates of the current window. */
+  stats(): BreakerStats {
+    const { calls, failures, slowCalls } = this.#window.stats(
+      this.#clock.now(),
+    );
+    return {
+      calls,
+      failureRate: calls === 0 ? 0 : failures / calls,
+      slowCallRate: calls === 0 ? 0 : slowCalls / calls,
+    };
+  }
+
+  /** Plain JSON, for `new CircuitBreaker({ snapshot })`. */
+  toJSON(): BreakerSnapshot {
+    return { ...this.#state, window: this.#window.toJSON() };
+  }
+
+  #tripped(): boolean {
+    const { calls, failures, slowCalls } = this.#window.stats(
+      this.#clock.now(),
+    );
+    const { minCalls, size, window, failureRate, slowCallMs, slowCallRate } =
+      this.#policy;
+    // A count window never holds more than `size` calls.
+    const needed = window === "count" ? Math.min(minCalls, size) : minCalls;
+    if (calls === 0 || calls < needed) return false;
+    if (failures / calls >= failureRate) return true;
+    return slowCallMs !== null && slowCalls / calls >= slowCallRate;
+  }
+
+  #transition(state: BreakerStateName, cause: TransitionCause): void {
+    const now = this.#clock.now();
+    this.#enter({
+      state,
+      epoch: this.#state.epoch + 1,
+      changedAt: now,
+      openUntil: state === "open" ? now + this.#policy.openMs : null,
+      forced: false,
+    }, cause);
+  }
+
+  #enter(next: BreakerState, cause: TransitionCause | "adopted"): void {
+    const from = this.#state;
+    this.#state = next;
+    this.#window.reset();
+    this.#probesOut = 0;
+    this.#probesSucceeded = 0;
+    this.#onTransition?.({ ...from }, { ...next }, cause);
+  }
+}
