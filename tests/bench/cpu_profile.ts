@@ -39,6 +39,13 @@ export interface ProfileSummary {
 }
 
 const IDLE = "(idle)";
+/** Frames V8 adds for time outside JavaScript functions. */
+const V8_PSEUDO_FRAMES = new Set([
+  IDLE,
+  "(root)",
+  "(program)",
+  "(garbage collector)",
+]);
 
 function bucketOf(url: string, name: string, repoRoot: string): string {
   if (url.startsWith(repoRoot + "src/")) return "gateway src/";
@@ -52,14 +59,15 @@ function bucketOf(url: string, name: string, repoRoot: string): string {
   if (url.startsWith("ext:") || url.startsWith("node:")) {
     return "Deno runtime (JS)";
   }
-  if (url === "") return name.startsWith("(") ? name : "native / builtins";
+  if (url === "") {
+    return V8_PSEUDO_FRAMES.has(name) ? name : "native / builtins";
+  }
   return "other scripts";
 }
 
 function locate(url: string, line: number, repoRoot: string): string {
-  const path = url.startsWith(repoRoot)
-    ? url.slice(repoRoot.length)
-    : url || "native";
+  if (url === "") return "(native)";
+  const path = url.startsWith(repoRoot) ? url.slice(repoRoot.length) : url;
   return `${path}:${line + 1}`;
 }
 
