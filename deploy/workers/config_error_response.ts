@@ -1,0 +1,32 @@
+import { GatewayError } from "../../src/errors.ts";
+import { problemResponse } from "../../src/http/problem.ts";
+import { requestIdFor } from "../../src/http/request_id.ts";
+
+/**
+ * The answer to every request while the Worker's config is invalid.
+ *
+ * Workers have no start-up that could stop on a bad config, so each request
+ * gets a 500 `invalid_config` problem whose detail lists every error in the
+ * `path.to.field: what is wrong` form `parseConfig` reports.
+ *
+ * @example
+ * ```ts
+ * import { configErrorResponse } from "./config_error_response.ts";
+ * const res = configErrorResponse(new Request("http://x/"), ["routes: is required"]);
+ * console.assert(res.status === 500);
+ * ```
+ */
+export function configErrorResponse(
+  request: Request,
+  errors: readonly string[],
+): Response {
+  const error = new GatewayError(
+    500,
+    "invalid_config",
+    `The gateway configuration is invalid: ${errors.join("; ")}`,
+  );
+  return problemResponse(
+    error,
+    requestIdFor(request.headers.get("x-request-id")),
+  );
+}

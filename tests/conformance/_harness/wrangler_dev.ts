@@ -1,0 +1,104 @@
+import {
+  killQuietly,
+  type ServerProcess,
+  spawnCaptured,
+  waitForExit,
+} from "./child_process.ts";
+import { freePort } from "./free_port.ts";
+
+/**
+ * Start-up bound: on a fresh clone the first run installs wrangler from npm
+ * (deploy/workers/wrangler.sh) before workerd starts.
+ */
+const START_TIMEOUT_MS = 180_000;
+
+/** Pause between readiness probes. */
+const PROBE_INTERVAL_MS = 250;
+
+/**
+ * Starts `wrangler dev` (local workerd) on 127.0.0.1 and a free port, with
+ * `config` (JSON text) passed as the `GATEWAY_CONFIG` variable and local KV
+ * kept in a temp directory; resolves once `/_gateway/health/live` answers.
+ *
+ * @example
+ * ```ts ignore
+ * const worker = await startWranglerDev(JSON.stringify(config));
+ * try { await fetch(`${worker.baseUrl}/_gateway/health/live`); }
+ * finally { await worker.stop(); }
+ * ```
+ */
+export async function startWranglerDev(config: string): Promise<ServerProcess> {
+  const dir = await Deno.makeTempDir({ prefix: "gateway-workerd-" });
+  const port = freePort();
+  const spawned = spawnCaptured("sh", [
+    "deploy/workers/wrangler.sh",
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(freePort()),
+    "--persist-to",
+    dir,
+    "--var",
+    `GATEWAY_CONFIG:${config}`,
+  ], { WRANGLER_SEND_METRICS: "false" });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const stop = async (timeoutMs = 15_000) => {
+    killQuietly(spawned.child, "SIGTERM");
+    try {
+      return await waitForExit(spawned, timeoutMs);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  };
+  try {
+    await waitUntilLive(baseUrl, spawned.child);
+  } catch (error) {
+    await stop().catch(() => {});
+    throw new Error(
+      `Cannot start wrangler dev: ${(error as Error).message}\n` +
+        spawned.stdout.tail() + "\n" + spawned.stderr.tail(),
+    );
+  }
+  return {
+    baseUrl,
+    port,
+    stdout: spawned.stdout,
+    stderr: spawned.stderr,
+    stop,
+  };
+}
+
+/**
+ * Probes the liveness endpoint until it answers 200, the process exits, or
+ * the start-up bound passes. Each probe is itself bounded.
+ */
+async function waitUntilLive(
+  baseUrl: string,
+  child: Deno.ChildProcess,
+): Promise<void> {
+  let exited = false;
+  child.status.then(() => exited = true);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  const maxProbes = Math.ceil(START_TIMEOUT_MS / PROBE_INTERVAL_MS);
+  for (let probe = 0; probe < maxProbes && Date.now() < deadline; probe++) {
+    if (exited) throw new Error("wrangler exited before it served requests");
+    if (await isLive(baseUrl)) return;
+    await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
+  }
+  throw new Error(`not live within ${START_TIMEOUT_MS} ms`);
+}
+
+async function isLive(baseUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${baseUrl}/_gateway/health/live`, {
+      signal: AbortSignal.timeout(2_000),
+    });
+    await res.body?.cancel();
+    return res.status === 200;
+  } catch {
+    return false; // not listening yet
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The conformance suite: one black-box suite, parameterised by the gateway's
+ * base URL, run against the Deno entry (`deno_test.ts`) and against
+ * `wrangler dev` on workerd (`workers_test.ts`). Every case talks HTTP to the
+ * gateway and checks what the client and the origin fixture saw; where
+ * workerd differs the case says so and skips only that assertion.
+ *
+ * @module
+ */
+
+import {
+  answersHealthChecks,
+  countsRequestsInMetrics,
+} from "./cases/endpoints.ts";
+import {
+  dropsHopByHopRequestHeaders,
+  dropsHopByHopResponseHeaders,
+  generatesARequestId,
+  keepsAGoodRequestId,
+  passesGzipBytesUnchanged,
+} from "./cases/headers.ts";
+import {
+  neverRetriesAPost,
+  opensTheBreaker,
+  retriesAGetOn503,
+  timesOutSlowHeaders,
+} from "./cases/resilience.ts";
+import {
+  clientAbortCancelsUpstream,
+  flushesTextBeforeTheBodyEnds,
+  streamsChunksAsTheyCome,
+} from "./cases/streaming.ts";
+import type { ConformanceTarget } from "./target.ts";
+
+export { conformanceConfig } from "./target.ts";
+export type { ConformanceTarget, Runtime } from "./target.ts";
+
+/** One named black-box check. */
+export interface ConformanceCase {
+  name: string;
+  run(target: ConformanceTarget): Promise<void>;
+}
+
+/** Every case, in the order they run (the breaker case last: it opens one). */
+export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
+  { name: "health endpoints answer", run: answersHealthChecks },
+  {
+    name: "streams chunks as they come",
+    run: (target) => streamsChunksAsTheyCome(target, false),
+  },
+  {
+    name: "streams chunks as they come to a gzip-accepting client",
+    run: (target) => streamsChunksAsTheyCome(target, true),
+  },
+  {
+    name:
+      "flushes a text/plain chunk before the body ends (gzip-accepting client)",
+    run: flushesTextBeforeTheBodyEnds,
+  },
+  {
+    name: "client abort cancels the upstream",
+    run: clientAbortCancelsUpstream,
+  },
+  {
+    name: "drops hop-by-hop request headers",
+    run: dropsHopByHopRequestHeaders,
+  },
+  {
+    name: "drops hop-by-hop response headers",
+    run: dropsHopByHopResponseHeaders,
+  },
+  { name: "keeps a well-formed x-request-id", run: keepsAGoodRequestId },
+  { name: "generates a missing or bad x-request-id", run: generatesARequestId },
+  { name: "passes gzip bytes unchanged", run: passesGzipBytesUnchanged },
+  { name: "slow headers time out with 504", run: timesOutSlowHeaders },
+  { name: "retries a GET on 503", run: retriesAGetOn503 },
+  { name: "never retries a POST", run: neverRetriesAPost },
+  { name: "counts requests in metrics", run: countsRequestsInMetrics },
+  { name: "breaker opens and spares the origin", run: opensTheBreaker },
+];
+
+/**
+ * Runs every case as a step of `t` against `target`.
+ *
+ * @example
+ * ```ts ignore
+ * Deno.test("conformance on deno", async (t) => {
+ *   await runConformanceSuite(t, { runtime: "deno", baseUrl, origin });
+ * });
+ * ```
+ */
+export async function runConformanceSuite(
+  t: Deno.TestContext,
+  target: ConformanceTarget,
+): Promise<void> {
+  for (const conformanceCase of CONFORMANCE_CASES) {
+    await t.step(conformanceCase.name, () => conformanceCase.run(target));
+  }
+}

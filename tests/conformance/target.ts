@@ -1,0 +1,56 @@
+import type { Origin } from "../_fixtures/origin.ts";
+
+/** Which runtime serves the gateway under test. */
+export type Runtime = "deno" | "workerd";
+
+/** What the conformance cases need to know about the gateway under test. */
+export interface ConformanceTarget {
+  runtime: Runtime;
+  /** `http://127.0.0.1:<port>` of the gateway. */
+  baseUrl: string;
+  /** The origin every route of {@linkcode conformanceConfig} points at. */
+  origin: Origin;
+}
+
+/** The admin token {@linkcode conformanceConfig} sets. */
+export const ADMIN_TOKEN = "conformance-admin-token";
+
+/**
+ * The gateway config both runtimes are started with: one route per concern,
+ * each stripping its own prefix so `/<route>/stream` reaches the origin's
+ * `/stream`.
+ *
+ * @example
+ * ```ts ignore
+ * const text = JSON.stringify(conformanceConfig(origin.url));
+ * ```
+ */
+export function conformanceConfig(originUrl: string): Record<string, unknown> {
+  const route = (name: string, policy: Record<string, unknown>) => ({
+    name,
+    path: `/${name}/*`,
+    upstreams: [originUrl],
+    stripPrefix: `/${name}`,
+    policy,
+  });
+  return {
+    admin: { token: ADMIN_TOKEN },
+    routes: [
+      route("plain", { retry: { retries: 0 } }),
+      route("timeout", {
+        timeouts: { headersMs: 300 },
+        retry: { retries: 0 },
+      }),
+      route("retry", { retry: { retries: 1, baseMs: 10, maxMs: 20 } }),
+      route("breaker", {
+        retry: { retries: 0 },
+        breaker: { size: 4, minCalls: 4, failureRate: 0.5, openMs: 60_000 },
+      }),
+    ],
+  };
+}
+
+/** The port part of a target's base URL, for the raw socket client. */
+export function portOf(target: ConformanceTarget): number {
+  return Number(new URL(target.baseUrl).port);
+}
