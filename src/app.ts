@@ -1,0 +1,157 @@
+import { Hono } from "hono";
+import type { GatewayConfig } from "./config/types.ts";
+import { adminEndpoints } from "./endpoints/admin.ts";
+import { healthEndpoints } from "./endpoints/health.ts";
+import { GatewayError, isGatewayError } from "./errors.ts";
+import { applyCors, corsPreflight } from "./http/cors.ts";
+import { GATEWAY_RESPONSE_HEADERS, problemResponse } from "./http/problem.ts";
+import type { Logger } from "./observe/logger.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "./observe/prometheus_text.ts";
+import type { GatewayMetrics } from "./observe/metrics.ts";
+import type { BreakerBoard } from "./resilience/breaker_board.ts";
+import type { Clock } from "./resilience/clock.ts";
+import { ClientGone } from "./pipeline/abort_reasons.ts";
+import { authenticate } from "./pipeline/authenticate.ts";
+import { checkMethod } from "./pipeline/check_method.ts";
+import type { Exchange } from "./pipeline/exchange.ts";
+import { forward, type ForwardDeps } from "./pipeline/forward.ts";
+import { limitConcurrency } from "./pipeline/limit_concurrency.ts";
+import { limitRate } from "./pipeline/limit_rate.ts";
+import type { RouteRuntime } from "./pipeline/route_runtime.ts";
+
+/** What the app is built from (see `gateway.ts`, which owns the lifecycle). */
+export interface AppDeps extends ForwardDeps {
+  config: GatewayConfig;
+  routes: readonly RouteRuntime[];
+  logger: Logger;
+  isDraining(): boolean;
+}
+
+type Env = { Bindings: Exchange };
+
+/**
+ * The Hono app: built-in endpoints under `/_gateway/`, then one handler per
+ * configured route. This is the one place the stage order is written:
+ * route → method → CORS preflight → auth → rate limit → bulkhead →
+ * (breaker → retry → timeout → fetch → stream back, in `forward`).
+ */
+export function createApp(deps: AppDeps): Hono<Env> {
+  const { board, metrics, config } = deps;
+  const app = new Hono<Env>();
+
+  app.route("/_gateway/health", healthEndpoints(board, deps.isDraining));
+  app.get(
+    "/_gateway/metrics",
+    () =>
+      new Response(metrics.render(board.views()), {
+        headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+      }),
+  );
+  if (config.adminToken !== null) {
+    app.route(
+      "/_gateway",
+      adminEndpoints({
+        token: config.adminToken,
+        routes: config.routes,
+        board,
+        metrics,
+        clock: deps.clock,
+      }),
+    );
+  }
+  app.all("/_gateway/*", () => {
+    throw new GatewayError(404, "no_route", "Unknown gateway endpoint.");
+  });
+
+  for (const rt of deps.routes) {
+    app.all(rt.route.path, (c) => proxy(c.req.raw, c.env, rt, deps));
+  }
+
+  app.notFound((c) => {
+    c.env.flag("NR");
+    throw new GatewayError(
+      404,
+      "no_route",
+      `No route for ${c.req.method} ${c.req.path}.`,
+    );
+  });
+  app.onError((error, c) => errorResponse(error, c.env, deps.logger));
+  return app;
+}
+
+async function proxy(
+  request: Request,
+  exchange: Exchange,
+  rt: RouteRuntime,
+  deps: AppDeps,
+): Promise<Response> {
+  exchange.route = rt;
+  if (deps.isDraining()) {
+    exchange.flag("DR");
+    throw new GatewayError(
+      503,
+      "draining",
+      "The gateway is shutting down; retry on another instance.",
+      { "retry-after": "1", connection: "close" },
+    );
+  }
+  checkMethod(rt, request.method);
+  const cors = rt.route.policy.cors;
+  if (cors !== null) {
+    const preflight = corsPreflight(cors, request);
+    if (preflight !== null) return preflight;
+  }
+  const claimHeaders = await authenticate(rt, request, exchange);
+  limitRate(rt, exchange);
+  const release = limitConcurrency(rt, exchange, deps.metrics);
+  const response = await forward(
+    request,
+    exchange,
+    rt,
+    claimHeaders,
+    release,
+    deps,
+  );
+  if (cors !== null) {
+    applyCors(cors, request.headers.get("origin"), response.headers);
+  }
+  return response;
+}
+
+/** The one place errors become responses. */
+function errorResponse(
+  error: unknown,
+  exchange: Exchange,
+  logger: Logger,
+): Response {
+  if (isGatewayError(error)) {
+    const response = problemResponse(error, exchange.requestId);
+    if (exchange.route?.route.policy.cors) {
+      applyCors(
+        exchange.route.route.policy.cors,
+        exchange.request.headers.get("origin"),
+        response.headers,
+      );
+    }
+    return response;
+  }
+  if (error instanceof ClientGone) {
+    // Nobody is listening; the status is for the access log (nginx's 499).
+    return new Response(null, {
+      status: 499,
+      headers: GATEWAY_RESPONSE_HEADERS,
+    });
+  }
+  logger.error("unexpected error", {
+    requestId: exchange.requestId,
+    error,
+  });
+  return problemResponse(
+    new GatewayError(
+      500,
+      "internal",
+      "The gateway failed to handle the request.",
+    ),
+    exchange.requestId,
+  );
+}

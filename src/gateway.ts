@@ -1,0 +1,198 @@
+import { createApp } from "./app.ts";
+import type { GatewayConfig } from "./config/types.ts";
+import {
+  createProxyTrust,
+  resolveClientAddress,
+} from "./http/client_address.ts";
+import { requestIdFor } from "./http/request_id.ts";
+import { createAccessLog } from "./observe/access_log.ts";
+import type { LogSink } from "./observe/log_line.ts";
+import { createLogger, type Logger } from "./observe/logger.ts";
+import { GatewayMetrics, UNMATCHED_ROUTE } from "./observe/metrics.ts";
+import { BreakerBoard } from "./resilience/breaker_board.ts";
+import type { BreakerStore } from "./resilience/breaker_store.ts";
+import { type Clock, systemClock } from "./resilience/clock.ts";
+import { Exchange } from "./pipeline/exchange.ts";
+import { compileRoute } from "./pipeline/route_runtime.ts";
+import { MemoryBreakerStore } from "./runtime/memory/breaker_store.ts";
+
+/** What the runtime knows about the connection a request came in on. */
+export interface ClientContext {
+  /** The peer's IP address (Deno: `info.remoteAddr`; Workers: `CF-Connecting-IP`). */
+  address?: string;
+  /** Keeps background work (store writes) alive after the response (Workers). */
+  waitUntil?(promise: Promise<unknown>): void;
+}
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  /** Where breaker state is shared; default: this process only. */
+  breakerStore?: BreakerStore;
+  clock?: Clock;
+  fetch?: typeof fetch;
+  /** Where log lines go; default `console.log`. */
+  logSink?: LogSink;
+  random?: () => number;
+  /** Workers: keeps background store writes alive. */
+  waitUntil?(promise: Promise<unknown>): void;
+}
+
+export interface Gateway {
+  fetch(request: Request, client?: ClientContext): Promise<Response>;
+  /** Readiness turns 503 and routed requests get 503 `draining`. */
+  startDrain(): void;
+  /** Exchanges still running (bodies included). */
+  readonly inflight: number;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly board: BreakerBoard;
+  /** Stops background work and closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the gateway from a validated config: compiles routes once, wires
+ * breakers, metrics and logs, and returns a fetch handler any runtime can
+ * serve.
+ *
+ * @example
+ * ```ts ignore
+ * const gateway = createGateway({ config });
+ * Deno.serve((req, info) => gateway.fetch(req, { address: info.remoteAddr.hostname }));
+ * ```
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const upstreamFetch = options.fetch ?? fetch;
+  const logger = createLogger({
+    level: config.log.level,
+    sink: options.logSink,
+    now: () => clock.now(),
+  });
+  const writeAccessLog = createAccessLog({
+    sampleRate: config.log.sampleRate,
+    sink: options.logSink,
+    now: () => clock.now(),
+  });
+  const metrics = new GatewayMetrics();
+  const board = new BreakerBoard({
+    clock,
+    store: options.breakerStore ?? new MemoryBreakerStore(),
+    waitUntil: options.waitUntil,
+    onTransition(view, from) {
+      metrics.breakerTransition(view.route, view.upstream, view.state);
+      logger.warn("breaker transition", {
+        route: view.route,
+        upstream: view.upstream,
+        from,
+        to: view.state,
+        openUntil: view.openUntil,
+      });
+    },
+    onStoreError(error, firstOfIncident) {
+      metrics.storeError("store");
+      if (firstOfIncident) {
+        logger.error("breaker store failing; continuing on local state", {
+          error,
+        });
+      }
+    },
+  });
+  const routes = config.routes.map((route) => {
+    for (const upstream of route.upstreams) {
+      board.register(route.name, upstream.url, route.policy.breaker);
+    }
+    return compileRoute(route, {
+      clock,
+      fetch: upstreamFetch,
+      onJwksFetchError: (error) =>
+        logger.warn("JWKS fetch failed", { route: route.name, error }),
+    });
+  });
+  const isTrusted = createProxyTrust(config.trustedProxies);
+  let draining = false;
+  let inflight = 0;
+
+  const app = createApp({
+    config,
+    routes,
+    clock,
+    fetch: upstreamFetch,
+    board,
+    metrics,
+    logger,
+    random: options.random ?? Math.random,
+    serverTiming: config.serverTiming,
+    isDraining: () => draining,
+  });
+
+  function finish(exchange: Exchange, status: number): void {
+    inflight--;
+    const durationMs = clock.now() - exchange.startedAt;
+    const route = exchange.route?.route.name ?? null;
+    metrics.requestFinished(
+      route ?? UNMATCHED_ROUTE,
+      exchange.request.method,
+      status,
+      durationMs / 1000,
+    );
+    const url = exchange.request.url;
+    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+    const queryStart = url.indexOf("?", pathStart);
+    writeAccessLog({
+      requestId: exchange.requestId,
+      route,
+      method: exchange.request.method,
+      path: queryStart === -1
+        ? url.slice(pathStart)
+        : url.slice(pathStart, queryStart),
+      upstream: exchange.upstream,
+      status,
+      attempts: exchange.attempts,
+      durationMs,
+      ttfbMs: exchange.ttfbMs,
+      bytesIn: exchange.bytesIn,
+      bytesOut: exchange.bytesOut,
+      flags: exchange.flags,
+      clientAddress: exchange.clientAddress ?? null,
+      traceId: exchange.traceId,
+    });
+  }
+
+  return {
+    async fetch(request, client = {}) {
+      const peer = client.address;
+      const trusted = peer !== undefined && isTrusted(peer);
+      const exchange = new Exchange(
+        request,
+        requestIdFor(request.headers.get("x-request-id")),
+        {
+          address: peer,
+          trusted,
+          proto: request.url.startsWith("https:") ? "https" : "http",
+        },
+        trusted ? resolveClientAddress(peer, request.headers, isTrusted) : peer,
+        clock.now(),
+        finish,
+      );
+      inflight++;
+      const response = await app.fetch(request, exchange);
+      if (!response.headers.has("x-request-id")) {
+        response.headers.set("x-request-id", exchange.requestId);
+      }
+      if (!exchange.streaming) exchange.finish(response.status);
+      return response;
+    },
+    startDrain() {
+      draining = true;
+    },
+    get inflight() {
+      return inflight;
+    },
+    logger,
+    metrics,
+    board,
+    close: () => board.close(),
+  };
+}

@@ -1,0 +1,46 @@
+import type { ResponseFlag } from "../observe/access_log.ts";
+import type { Peer } from "../http/upstream_headers.ts";
+import type { RouteRuntime } from "./route_runtime.ts";
+
+/**
+ * Everything the gateway learns about one request while it handles it; the
+ * access log line and the request metrics are written from it exactly once,
+ * when the response body has ended (or at once for bodiless responses).
+ * Passed to Hono as the `env` of the request.
+ */
+export class Exchange {
+  route: RouteRuntime | null = null;
+  /** The upstream of the latest attempt, as configured. */
+  upstream: string | null = null;
+  attempts = 0;
+  readonly flags: ResponseFlag[] = [];
+  /** ms from start to the first response body byte, `null` until one. */
+  ttfbMs: number | null = null;
+  bytesIn = 0;
+  bytesOut = 0;
+  traceId: string | null = null;
+  /** Set once the response body is handed over to be streamed; finish() then waits for its end. */
+  streaming = false;
+  private finished = false;
+
+  constructor(
+    readonly request: Request,
+    readonly requestId: string,
+    readonly peer: Peer,
+    /** Client address after trusted-proxy resolution, for logs and rate limits. */
+    readonly clientAddress: string | undefined,
+    readonly startedAt: number,
+    private readonly onFinish: (exchange: Exchange, status: number) => void,
+  ) {}
+
+  flag(flag: ResponseFlag): void {
+    if (!this.flags.includes(flag)) this.flags.push(flag);
+  }
+
+  /** Writes the log line and metrics; later calls do nothing. */
+  finish(status: number): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.onFinish(this, status);
+  }
+}

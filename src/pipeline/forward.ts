@@ -1,0 +1,359 @@
+import type { Upstream } from "../config/types.ts";
+import { GatewayError } from "../errors.ts";
+import { upstreamRequestHeaders } from "../http/upstream_headers.ts";
+import { upstreamUrl } from "../http/upstream_url.ts";
+import type { GatewayMetrics } from "../observe/metrics.ts";
+import { fullJitterBackoff } from "../resilience/backoff.ts";
+import type { Admission, BreakerBoard } from "../resilience/breaker_board.ts";
+import type { Clock } from "../resilience/clock.ts";
+import { parseRetryAfter } from "../resilience/retry_after.ts";
+import { sleep } from "../resilience/sleep.ts";
+import { continueTrace } from "../http/traceparent.ts";
+import { ClientGone, isTimeout, UpstreamTimeout } from "./abort_reasons.ts";
+import type { Exchange } from "./exchange.ts";
+import { limitBody } from "./limit_body.ts";
+import type { RouteRuntime } from "./route_runtime.ts";
+import { streamBack } from "./stream_back.ts";
+
+export interface ForwardDeps {
+  clock: Clock;
+  fetch: typeof fetch;
+  board: BreakerBoard;
+  metrics: GatewayMetrics;
+  random: () => number;
+  serverTiming: boolean;
+}
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+
+/** A failed attempt that produced no response. */
+type Failure = { kind: "network" } | { kind: "timeout" };
+
+/**
+ * Sends the request upstream under the route's policy: per-attempt headers
+ * timeout, total deadline, safe retries (idempotent or `Idempotency-Key`,
+ * replayable body, budget, backoff with jitter, `Retry-After`) moving to the
+ * next upstream each time, breakers consulted per upstream, then streams the
+ * response back. `release` runs once when the exchange is over (body
+ * included).
+ */
+export async function forward(
+  request: Request,
+  exchange: Exchange,
+  rt: RouteRuntime,
+  extraHeaders: [string, string][],
+  release: () => void,
+  deps: ForwardDeps,
+): Promise<Response> {
+  const { clock, board, metrics } = deps;
+  const { policy, name: route, upstreams } = rt.route;
+  const { retry, timeouts } = policy;
+  const deadline = exchange.startedAt + timeouts.totalMs;
+
+  // One signal for the exchange: the client leaving or the total deadline.
+  const exchangeAbort = new AbortController();
+  const onClientAbort = () => exchangeAbort.abort(new ClientGone());
+  request.signal.addEventListener("abort", onClientAbort, { once: true });
+  const cancelTotal = clock.setTimeout(
+    () => exchangeAbort.abort(new UpstreamTimeout("total")),
+    timeouts.totalMs,
+  );
+  let attemptAbort: AbortController | null = null;
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    cancelTotal();
+    request.signal.removeEventListener("abort", onClientAbort);
+    release();
+  };
+
+  const method = request.method;
+  const retryEligible = retry.retries > 0 &&
+    (IDEMPOTENT.has(method) || request.headers.has("idempotency-key"));
+  rt.budget.recordRequest();
+  try {
+    const body = await limitBody(
+      request,
+      exchange,
+      policy.maxBodyBytes,
+      retry.replayBufferBytes,
+      retryEligible,
+    );
+    const { pathname, search } = splitTarget(request.url);
+    const trace = continueTrace(request.headers.get("traceparent"));
+    exchange.traceId = trace.traceId;
+    const headers = upstreamRequestHeaders(
+      request.headers,
+      exchange.peer,
+      exchange.requestId,
+      trace.traceparent,
+      rt.removedHeaders,
+    );
+    for (const [name, value] of extraHeaders) headers.set(name, value);
+
+    let admission = await admitNext(rt, board, 0);
+    if (!admission.allowed) throw circuitOpen(admission.retryAfterMs, exchange);
+    for (let attempt = 0;; attempt++) {
+      const upstream = upstreams[admission.index];
+      const url = upstreamUrl(upstream, pathname, search, rt.route.stripPrefix);
+      if (url === null) {
+        admission.report({ failure: false, durationMs: 0 });
+        throw new GatewayError(
+          400,
+          "bad_request",
+          "The request path is not allowed.",
+        );
+      }
+      exchange.attempts++;
+      exchange.upstream = upstream.url;
+      const controller = new AbortController();
+      attemptAbort = controller;
+      const remaining = deadline - clock.now();
+      headers.set("x-request-deadline-ms", String(Math.max(0, remaining)));
+      const outcome = await attemptOnce(
+        url,
+        method,
+        headers,
+        body.take(),
+        controller,
+        exchangeAbort.signal,
+        Math.min(timeouts.headersMs, remaining),
+        deps,
+      );
+      const elapsed = outcome.durationMs;
+      const failure: Failure | null = "response" in outcome
+        ? null
+        : outcome.failure;
+
+      if (failure === null) {
+        const response = (outcome as { response: Response }).response;
+        const status = response.status;
+        admission.report({ failure: status >= 500, durationMs: elapsed });
+        metrics.attempt(
+          route,
+          upstream.url,
+          status >= 500 ? "http_error" : "success",
+        );
+        const delay = rt.retryStatuses.has(status)
+          ? retryDelay(response, attempt)
+          : null;
+        const next = delay === null
+          ? null
+          : await nextAttempt(attempt, delay, body.replayable);
+        if (next === null) {
+          return streamBack(response, exchange, {
+            clock,
+            idleMs: timeouts.idleMs,
+            abort: (reason) => controller.abort(reason),
+            abortReason: () =>
+              controller.signal.reason ?? exchangeAbort.signal.reason,
+            done: finish,
+            headers: responseHeaders(exchange, elapsed, deps.serverTiming),
+          });
+        }
+        await response.body?.cancel();
+        admission = next.admission;
+        await sleep(clock, next.delayMs, exchangeAbort.signal);
+      } else {
+        if (body.tooLarge) {
+          admission.report({ failure: false, durationMs: elapsed });
+          throw new GatewayError(
+            413,
+            "payload_too_large",
+            `The request body is larger than this route accepts (${policy.maxBodyBytes} bytes).`,
+          );
+        }
+        const reason = exchangeAbort.signal.reason;
+        if (reason instanceof ClientGone) {
+          admission.report({ failure: false, durationMs: elapsed });
+          throw reason;
+        }
+        admission.report({ failure: true, durationMs: elapsed });
+        metrics.attempt(route, upstream.url, failure.kind);
+        exchange.flag(failure.kind === "timeout" ? "UT" : "UF");
+        const wanted = failure.kind === "network"
+          ? rt.retryOnNetwork
+          : rt.retryOnTimeout;
+        const next = wanted
+          ? await nextAttempt(
+            attempt,
+            fullJitterBackoff(attempt, retry.baseMs, retry.maxMs, deps.random),
+            body.replayable,
+          )
+          : null;
+        if (next === null) throw failureError(failure, reason, exchange);
+        admission = next.admission;
+        await sleep(clock, next.delayMs, exchangeAbort.signal);
+      }
+      metrics.retry(route);
+      exchange.flag("RT");
+    }
+  } catch (error) {
+    finish();
+    if (error instanceof ClientGone) {
+      exchange.flag("CD");
+      metrics.clientDisconnect(route);
+    }
+    throw error;
+  }
+
+  /** The backoff (and Retry-After) for a retryable response; `null` when it must go back as is. */
+  function retryDelay(response: Response, attempt: number): number | null {
+    const retryAfter = parseRetryAfter(response.headers, clock.now());
+    if (retryAfter !== undefined && retryAfter > retry.retryAfterCapMs) {
+      return null;
+    }
+    const backoff = fullJitterBackoff(
+      attempt,
+      retry.baseMs,
+      retry.maxMs,
+      deps.random,
+    );
+    return Math.max(backoff, retryAfter ?? 0);
+  }
+
+  /**
+   * Whether another attempt may go out, and where: the retry limit, the
+   * request's idempotency, a replayable body, time left for the wait plus an
+   * attempt, an upstream whose breaker admits it, and the retry budget.
+   */
+  async function nextAttempt(
+    attempt: number,
+    delayMs: number,
+    replayable: boolean,
+  ): Promise<{ admission: Admitted; delayMs: number } | null> {
+    if (attempt >= retry.retries || !retryEligible || !replayable) return null;
+    if (clock.now() + delayMs >= deadline) return null;
+    const admission = await admitNext(rt, board, attempt + 1);
+    if (!admission.allowed) return null;
+    if (!rt.budget.tryAcquireRetry()) {
+      admission.report({ failure: false, durationMs: 0 });
+      metrics.retryBudgetDenied(route);
+      return null;
+    }
+    return { admission, delayMs };
+  }
+}
+
+type Admitted = Extract<Admission, { allowed: true }> & { index: number };
+type Admitted_or_Rejected = Admitted | { allowed: false; retryAfterMs: number };
+
+/**
+ * Asks the breakers, starting at the upstream for this attempt (so each retry
+ * moves to the next upstream), skipping open ones; rejected only when every
+ * upstream's breaker refuses.
+ */
+async function admitNext(
+  rt: RouteRuntime,
+  board: BreakerBoard,
+  attempt: number,
+): Promise<Admitted_or_Rejected> {
+  const upstreams: Upstream[] = rt.route.upstreams;
+  let soonest = Infinity;
+  for (let k = 0; k < upstreams.length; k++) {
+    const index = (attempt + k) % upstreams.length;
+    const admission = await board.admit(rt.route.name, upstreams[index].url);
+    if (admission.allowed) return { ...admission, index };
+    soonest = Math.min(soonest, admission.retryAfterMs);
+  }
+  return { allowed: false, retryAfterMs: soonest };
+}
+
+type AttemptOutcome =
+  | { response: Response; durationMs: number }
+  | { failure: Failure; durationMs: number };
+
+/** One upstream request, bounded by the headers timeout (cleared once headers arrive). */
+async function attemptOnce(
+  url: string,
+  method: string,
+  headers: Headers,
+  body: BodyInit | null,
+  controller: AbortController,
+  exchangeSignal: AbortSignal,
+  headersMs: number,
+  deps: ForwardDeps,
+): Promise<AttemptOutcome> {
+  const { clock } = deps;
+  const started = clock.now();
+  const cancelHeaders = clock.setTimeout(
+    () => controller.abort(new UpstreamTimeout("headers")),
+    headersMs,
+  );
+  const signal = AbortSignal.any([controller.signal, exchangeSignal]);
+  try {
+    const response = await deps.fetch(url, {
+      method,
+      headers,
+      body,
+      signal,
+      redirect: "manual",
+      // @ts-ignore: `duplex` is required for streamed bodies, not yet in lib.dom.
+      duplex: "half",
+    });
+    return { response, durationMs: clock.now() - started };
+  } catch (error) {
+    const reason = signal.aborted ? signal.reason : error;
+    return {
+      failure: { kind: isTimeout(reason) ? "timeout" : "network" },
+      durationMs: clock.now() - started,
+    };
+  } finally {
+    cancelHeaders();
+  }
+}
+
+function failureError(
+  failure: Failure,
+  reason: unknown,
+  exchange: Exchange,
+): GatewayError {
+  if (failure.kind === "timeout") {
+    if (isTimeout(reason) && reason.kind === "total") exchange.flag("TT");
+    return new GatewayError(
+      504,
+      "upstream_timeout",
+      `The upstream of route "${exchange.route?.route.name}" did not answer in time.`,
+    );
+  }
+  return new GatewayError(
+    502,
+    "upstream_unavailable",
+    `The upstream of route "${exchange.route?.route.name}" could not be reached.`,
+  );
+}
+
+function circuitOpen(retryAfterMs: number, exchange: Exchange): GatewayError {
+  exchange.flag("BO");
+  return new GatewayError(
+    503,
+    "circuit_open",
+    `Every upstream of route "${exchange.route?.route.name}" is failing; try again later.`,
+    { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+  );
+}
+
+function responseHeaders(
+  exchange: Exchange,
+  upstreamMs: number,
+  serverTiming: boolean,
+): [string, string][] {
+  const headers: [string, string][] = [
+    ["x-gateway-attempts", String(exchange.attempts)],
+  ];
+  if (serverTiming) {
+    headers.push(["server-timing", `upstream;dur=${upstreamMs}`]);
+  }
+  return headers;
+}
+
+/** Path and query of a request URL without a full URL parse. */
+function splitTarget(url: string): { pathname: string; search: string } {
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  const queryStart = url.indexOf("?", pathStart);
+  return queryStart === -1 ? { pathname: url.slice(pathStart), search: "" } : {
+    pathname: url.slice(pathStart, queryStart),
+    search: url.slice(queryStart),
+  };
+}

@@ -1,0 +1,97 @@
+import { forwardableResponseHeaders } from "../http/hop_by_hop.ts";
+import type { Clock } from "../resilience/clock.ts";
+import { idleWatchdog } from "../resilience/idle_watchdog.ts";
+import { ClientGone, isTimeout, UpstreamTimeout } from "./abort_reasons.ts";
+import type { Exchange } from "./exchange.ts";
+
+/** What streaming a response back needs from the forwarding stage. */
+export interface StreamBackOptions {
+  clock: Clock;
+  idleMs: number;
+  /** Aborts the upstream request (and so its body) with a reason. */
+  abort(reason: unknown): void;
+  /** The reason the exchange's signals were aborted with, if they were. */
+  abortReason(): unknown;
+  /** Runs once when the body ended, failed or was cancelled: releases permits and timers. */
+  done(): void;
+  /** Extra response headers (attempt count, Server-Timing). */
+  headers: [string, string][];
+}
+
+/**
+ * Streams an upstream response to the client chunk by chunk: each chunk is
+ * passed on as it arrives (a pull per client read, nothing buffered beyond
+ * the chunk in hand), an idle watchdog ends a silent body, and any failure
+ * after the headers went out errors the stream, so the client's connection
+ * closes without the final chunk instead of ending cleanly.
+ */
+export function streamBack(
+  upstream: Response,
+  exchange: Exchange,
+  options: StreamBackOptions,
+): Response {
+  const headers = forwardableResponseHeaders(upstream.headers);
+  for (const [name, value] of options.headers) headers.set(name, value);
+  headers.set("x-request-id", exchange.requestId);
+  const init = {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers,
+  };
+  const { clock } = options;
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    watchdog.stop();
+    options.done();
+    exchange.finish(upstream.status);
+  };
+  if (upstream.body === null) {
+    ended = true;
+    options.done();
+    return new Response(null, init);
+  }
+  exchange.streaming = true;
+  const reader = upstream.body.getReader();
+  const watchdog = idleWatchdog(
+    clock,
+    options.idleMs,
+    () => options.abort(new UpstreamTimeout("idle")),
+  );
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        const reason = options.abortReason() ?? error;
+        if (isTimeout(reason)) {
+          exchange.flag(reason.kind === "idle" ? "IT" : "TT");
+        } else if (!(reason instanceof ClientGone)) exchange.flag("UR");
+        end();
+        controller.error(reason);
+        return;
+      }
+      if (chunk.done) {
+        end();
+        controller.close();
+        return;
+      }
+      watchdog.touch();
+      if (exchange.ttfbMs === null) {
+        exchange.ttfbMs = clock.now() - exchange.startedAt;
+      }
+      exchange.bytesOut += chunk.value.byteLength;
+      controller.enqueue(chunk.value);
+    },
+    cancel() {
+      // The client went away: cancel the upstream request at once.
+      exchange.flag("CD");
+      options.abort(new ClientGone());
+      end();
+      return reader.cancel().catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+  return new Response(body, init);
+}

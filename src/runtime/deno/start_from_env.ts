@@ -1,0 +1,112 @@
+import { parseConfig } from "../../config/load_config.ts";
+import type { GatewayConfig } from "../../config/types.ts";
+import { serveGateway, type ServingGateway } from "./serve_gateway.ts";
+import type { BreakerStore } from "../../resilience/breaker_store.ts";
+import { DenoKvBreakerStore } from "./kv_breaker_store.ts";
+
+/** The process settings read from the environment (see the README). */
+export interface StartSettings {
+  configPath: string;
+  config: GatewayConfig;
+  port: number;
+  hostname: string;
+  drainMs: number;
+  kvPath: string | undefined;
+}
+
+/**
+ * Reads `GATEWAY_CONFIG`, `PORT`, `HOSTNAME`, `GATEWAY_DRAIN_MS` and
+ * `GATEWAY_KV_PATH`, and validates everything; returns every problem found,
+ * one `name: what is wrong` line each.
+ */
+export async function readSettings(
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): Promise<
+  { ok: true; settings: StartSettings } | { ok: false; errors: string[] }
+> {
+  const errors: string[] = [];
+  const configPath = env("GATEWAY_CONFIG") ?? "./gateway.json";
+  let config: GatewayConfig | undefined;
+  try {
+    const result = parseConfig(await Deno.readTextFile(configPath), env);
+    if (result.ok) config = result.config;
+    else errors.push(...result.errors);
+  } catch (error) {
+    errors.push(
+      `GATEWAY_CONFIG: cannot read ${configPath}: ${(error as Error).message}`,
+    );
+  }
+  const port = integerSetting(env, "PORT", 8000, 0, 65_535, errors);
+  const drainMs = integerSetting(
+    env,
+    "GATEWAY_DRAIN_MS",
+    30_000,
+    0,
+    3_600_000,
+    errors,
+  );
+  if (errors.length > 0 || config === undefined) return { ok: false, errors };
+  return {
+    ok: true,
+    settings: {
+      configPath,
+      config,
+      port,
+      hostname: env("HOSTNAME") || "0.0.0.0",
+      drainMs,
+      kvPath: env("GATEWAY_KV_PATH") || undefined,
+    },
+  };
+}
+
+function integerSetting(
+  env: (name: string) => string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  errors: string[],
+): number {
+  const raw = env(name);
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    errors.push(
+      `${name}: must be an integer from ${min} to ${max}, got "${raw}"`,
+    );
+    return fallback;
+  }
+  return value;
+}
+
+/**
+ * Starts the gateway as `deno task start` and Deno Deploy run it: settings
+ * from the environment, breaker state in Deno KV, signals handled. An
+ * invalid setup prints every problem and exits 1 before any port opens.
+ */
+export async function startFromEnv(
+  overrides: { breakerStore?: BreakerStore } = {},
+): Promise<ServingGateway> {
+  const result = await readSettings();
+  if (!result.ok) {
+    console.error("gateway: cannot start, the configuration is invalid:");
+    for (const error of result.errors) console.error(`  ${error}`);
+    Deno.exit(1);
+  }
+  const { settings } = result;
+  const kv = await Deno.openKv(settings.kvPath);
+  const serving = serveGateway({
+    config: settings.config,
+    port: settings.port,
+    hostname: settings.hostname,
+    drainMs: settings.drainMs,
+    breakerStore: overrides.breakerStore ?? new DenoKvBreakerStore(kv),
+    handleSignals: true,
+    listenFields: {
+      config: settings.configPath,
+      routes: settings.config.routes.length,
+    },
+  });
+  serving.stopped.then(() => kv.close());
+  return serving;
+}
