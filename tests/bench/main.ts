@@ -90,10 +90,13 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
       cores.proxy,
       tools.nginx,
     )
-      .catch((error) => ({ skipped: `failed to start: ${error.message}` }));
+      .catch((error: Error) => ({
+        skipped: "failed to start",
+        error: error.message,
+      }));
     if ("skipped" in started) {
       log(`  skipped: ${started.skipped}`);
-      report.rows.push({ kind, label, skipped: started.skipped });
+      report.rows.push({ kind, label, ...started });
       continue;
     }
     const measured = await measureProxy(
@@ -109,16 +112,21 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
     report.rows.push({ kind, label, ...measured });
   }
 
-  if (plan.proxies.includes("gateway")) {
+  const gateway = report.rows.find((row) => row.kind === "gateway");
+  if (gateway?.skipped) {
+    report.multicore = [{
+      label: "gateway",
+      note: `not measured: ${gateway.skipped}`,
+    }];
+  } else if (gateway) {
     log("bench: multi-core");
-    const pinned = report.rows.find((row) => row.kind === "gateway")?.load;
     report.multicore = await measureMulticore(
       group,
       origin.port,
       plan,
       cores,
       cpuCount,
-      pinned,
+      gateway.load,
     );
   }
 

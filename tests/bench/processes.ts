@@ -74,7 +74,8 @@ export class ProcessGroup {
     const pinned = options.cpus !== null;
     const child = new Deno.Command(pinned ? "taskset" : command, {
       args: pinned ? ["-c", options.cpus!, command, ...args] : args,
-      env: options.env,
+      // Plain stderr, so failures read cleanly in the report.
+      env: { NO_COLOR: "1", ...options.env },
       cwd: options.cwd,
       stdin: "null",
       stdout: "piped",

@@ -46,6 +46,16 @@ export interface TargetCheck {
   met: boolean | null;
 }
 
+// deno-lint-ignore no-control-regex
+const ANSI_COLOUR = /\x1b\[[0-9;]*m/g;
+
+/** Text fit for one table cell: no colours, no backtrace, one line, no pipes, short. */
+export function oneLine(text: string, maxChars = 160): string {
+  const plain = text.replace(ANSI_COLOUR, "").split("Stack backtrace:")[0];
+  const line = plain.replace(/\s+/g, " ").trim().replaceAll("|", "\\|");
+  return line.length > maxChars ? line.slice(0, maxChars - 1) + "…" : line;
+}
+
 const fmt = (n: number, digits: number) =>
   n.toLocaleString("en-US", {
     minimumFractionDigits: digits,
@@ -111,7 +121,9 @@ function proxyTable(report: BenchReport): string[] {
   ];
   for (const row of report.rows) {
     if (row.skipped) {
-      lines.push(`| ${row.label} | skipped: ${row.skipped} |${" |".repeat(9)}`);
+      lines.push(
+        `| ${row.label} | skipped: ${oneLine(row.skipped)} |${" |".repeat(9)}`,
+      );
       continue;
     }
     const lag = row.addedStreamLagMs;
@@ -144,7 +156,16 @@ function proxyTable(report: BenchReport): string[] {
     );
   }
   for (const row of report.rows) {
-    if (row.error) lines.push("", `**${row.label} failed:** ${row.error}`);
+    if (row.error) {
+      lines.push(
+        "",
+        `${row.label} failed:`,
+        "",
+        "```text",
+        oneLine(row.error, 2000),
+        "```",
+      );
+    }
   }
   return lines;
 }
@@ -161,7 +182,7 @@ function multicoreSection(rows: MulticoreRow[]): string[] {
     lines.push(
       `| ${row.label} | ${show(row.load?.requestsPerSecond, 0)} | ` +
         `${show(ratio(row.load?.requestsPerSecond, pinned), 2, "×")} | ` +
-        `${show(row.load?.p99Ms, 2)} | ${row.note ?? ""} |`,
+        `${show(row.load?.p99Ms, 2)} | ${oneLine(row.note ?? "")} |`,
     );
   }
   return lines;
@@ -171,7 +192,11 @@ function profileSection(
   profile: NonNullable<BenchReport["profile"]>,
 ): string[] {
   if ("skipped" in profile) {
-    return ["## Gateway CPU profile", "", `Skipped: ${profile.skipped}`];
+    return [
+      "## Gateway CPU profile",
+      "",
+      `Skipped: ${oneLine(profile.skipped, 2000)}`,
+    ];
   }
   const { summary } = profile;
   const pct = (ms: number) => fmt((100 * ms) / summary.busyMs, 1) + "%";
