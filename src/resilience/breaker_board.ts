@@ -1,0 +1,256 @@
+/**
+ * Every circuit breaker of a gateway (one per route × upstream), kept in
+ * local memory for the hot path and shared with other instances through a
+ * {@linkcode BreakerStore}: transitions are written to the store and other
+ * instances' transitions pulled at most `syncIntervalMs` late. On an atomic
+ * store the half-open probe allowance is shared too (see
+ * `breaker_probe_lease.ts`). When the store fails, the board goes on with
+ * local state.
+ */
+
+import type { BreakerPolicy } from "../config/types.ts";
+import {
+  type Admission,
+  allowedAdmission,
+  type BoardContext,
+  type BreakerEntry,
+} from "./breaker_entry.ts";
+import { isOpenExpired } from "./breaker_merge.ts";
+import { admitSharedProbe } from "./breaker_probe_lease.ts";
+import { type BreakerStore, isAtomicStore } from "./breaker_store.ts";
+import { StoreGuard, type StoreHealth } from "./breaker_store_guard.ts";
+import { pullStates, queueTransition } from "./breaker_sync.ts";
+import {
+  type BreakerStateName,
+  CircuitBreaker,
+  type ForceAction,
+} from "./circuit_breaker.ts";
+import type { Clock } from "./clock.ts";
+
+export type { Admission, BreakerStateName, StoreHealth };
+export type { CallOutcome } from "./circuit_breaker.ts";
+
+/** One breaker as `/_gateway/breakers`, metrics and the status page show it. */
+export interface BreakerView {
+  route: string;
+  upstream: string;
+  state: BreakerStateName;
+  epoch: number;
+  openUntil: number | null;
+  calls: number;
+  failureRate: number;
+  slowCallRate: number;
+  forced: boolean;
+}
+
+export interface BreakerBoardOptions {
+  clock: Clock;
+  store: BreakerStore;
+  /** Bound on every store call (default 250). */
+  storeTimeoutMs?: number;
+  /** How stale local state may get (default 250 on an atomic store, 10000 on an advisory one). */
+  syncIntervalMs?: number;
+  /** Sync every `syncIntervalMs` on the clock until `close()` (default false: sync on traffic). */
+  autoSync?: boolean;
+  /** How long a half-open probe may hold its shared slot; set it to the longest `totalMs` (default 30000). */
+  probeLeaseMs?: number;
+  /** Each change of a breaker's state name (metrics + log). */
+  onTransition?(view: BreakerView, from: BreakerStateName): void;
+  /** Each failed store call; `firstOfIncident` after a healthy period (log once per incident, count each). */
+  onStoreError?(error: unknown, firstOfIncident: boolean): void;
+  /** Workers: keeps background store writes alive. */
+  waitUntil?(p: Promise<unknown>): void;
+}
+
+/**
+ * The gateway's breakers.
+ *
+ * @example
+ * ```ts ignore
+ * const board = new BreakerBoard({ clock: systemClock, store: new MemoryBreakerStore() });
+ * board.register("users", "http://10.0.0.5:8080/v1", route.policy.breaker);
+ * const admission = await board.admit("users", "http://10.0.0.5:8080/v1");
+ * if (admission.allowed) admission.report({ failure: false, durationMs: 31 });
+ * ```
+ */
+export class BreakerBoard {
+  readonly #options: BreakerBoardOptions;
+  readonly #context: BoardContext;
+  readonly #entries = new Map<string, BreakerEntry>();
+  readonly #tasks = new Set<Promise<unknown>>();
+  readonly #syncIntervalMs: number;
+  #lastSyncAt = Number.NEGATIVE_INFINITY;
+  #syncing: Promise<void> | null = null;
+  #cancelAutoSync: (() => void) | null = null;
+  #closed = false;
+
+  constructor(options: BreakerBoardOptions) {
+    this.#options = options;
+    const atomic = options.store.capabilities.atomic;
+    this.#syncIntervalMs = options.syncIntervalMs ?? (atomic ? 250 : 10_000);
+    this.#context = {
+      store: options.store,
+      clock: options.clock,
+      guard: new StoreGuard(
+        options.clock,
+        options.storeTimeoutMs ?? 250,
+        options.onStoreError,
+      ),
+      holder: crypto.randomUUID(),
+      probeLeaseMs: options.probeLeaseMs ?? 30_000,
+      background: (task) => this.#background(task),
+    };
+    if (options.autoSync) this.#scheduleAutoSync();
+  }
+
+  /** Registers a breaker; called once per route × upstream at start-up (key = `${route}|${upstream}`). */
+  register(route: string, upstream: string, policy: BreakerPolicy): void {
+    const key = `${route}|${upstream}`;
+    if (this.#entries.has(key)) {
+      throw new Error(
+        `Cannot register the breaker as it is already registered: current value is "${key}"`,
+      );
+    }
+    const breaker = new CircuitBreaker({
+      policy,
+      clock: this.#options.clock,
+      onTransition: (from, to, cause) => {
+        if (from.state !== to.state) {
+          this.#options.onTransition?.(this.#view(entry), from.state);
+        }
+        if (cause !== "adopted" && !this.#closed) {
+          queueTransition(this.#context, entry, from, to, cause);
+        }
+      },
+    });
+    const entry: BreakerEntry = {
+      route,
+      upstream,
+      key,
+      policy,
+      breaker,
+      publishing: Promise.resolve(),
+      pendingWrites: 0,
+    };
+    this.#entries.set(key, entry);
+  }
+
+  /** Hot path: no store round trip unless a half-open probe lease must be taken. */
+  admit(route: string, upstream: string): Admission | Promise<Admission> {
+    const entry = this.#entry(route, upstream);
+    if (
+      !this.#closed && this.#syncing === null &&
+      this.#options.clock.now() - this.#lastSyncAt >= this.#syncIntervalMs
+    ) {
+      this.#background(this.sync());
+    }
+    const { store, guard, clock } = this.#context;
+    const state = entry.breaker.state;
+    const halfOpen = state.state === "half_open" ||
+      isOpenExpired(state, clock.now());
+    if (halfOpen && isAtomicStore(store) && guard.healthy && !this.#closed) {
+      return admitSharedProbe({
+        ...this.#context,
+        store,
+        localAdmission: (entry) => this.#localAdmission(entry),
+      }, entry);
+    }
+    return this.#localAdmission(entry);
+  }
+
+  views(): BreakerView[] {
+    return [...this.#entries.values()].map((entry) => this.#view(entry));
+  }
+
+  storeHealth(): StoreHealth {
+    return this.#context.guard.health();
+  }
+
+  /** Admin: propagated through the store; resolves once written (or given up). */
+  async force(
+    route: string,
+    upstream: string,
+    action: ForceAction,
+  ): Promise<BreakerView | undefined> {
+    const entry = this.#entries.get(`${route}|${upstream}`);
+    if (entry === undefined) return undefined;
+    entry.breaker.force(action);
+    await entry.publishing;
+    return this.#view(entry);
+  }
+
+  /** Pulls remote state now; never rejects (store failures are counted in `storeHealth()`). */
+  sync(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (this.#syncing !== null) return this.#syncing;
+    this.#lastSyncAt = this.#options.clock.now();
+    this.#syncing = pullStates(this.#context, [...this.#entries.values()])
+      .catch(() => {/* counted by the guard */})
+      .finally(() => this.#syncing = null);
+    return this.#syncing;
+  }
+
+  /** Waits until background store work (writes, syncs) is done: for shutdown and tests. */
+  async settled(): Promise<void> {
+    // Bounded: every task is a bounded store call chain; new ones only come from traffic.
+    while (this.#tasks.size > 0) await Promise.all(this.#tasks);
+  }
+
+  /** Cancels timers and store calls still out; does not close the store. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#cancelAutoSync?.();
+    this.#context.guard.close();
+    await this.settled();
+  }
+
+  #entry(route: string, upstream: string): BreakerEntry {
+    const entry = this.#entries.get(`${route}|${upstream}`);
+    if (entry === undefined) {
+      throw new Error(
+        `Cannot admit a call as no breaker is registered for it: current value is "${route}|${upstream}"`,
+      );
+    }
+    return entry;
+  }
+
+  #localAdmission(entry: BreakerEntry): Admission {
+    const admission = entry.breaker.admit();
+    if (!admission.allowed) return admission;
+    return allowedAdmission(
+      admission.probe,
+      (outcome) =>
+        entry.breaker.record(admission.epoch, admission.probe, outcome),
+    );
+  }
+
+  #view(entry: BreakerEntry): BreakerView {
+    const { state, epoch, openUntil, forced } = entry.breaker.state;
+    return {
+      route: entry.route,
+      upstream: entry.upstream,
+      state,
+      epoch,
+      openUntil,
+      forced,
+      ...entry.breaker.stats(),
+    };
+  }
+
+  #scheduleAutoSync(): void {
+    this.#cancelAutoSync = this.#options.clock.setTimeout(() => {
+      this.#background(
+        this.sync().finally(() => {
+          if (!this.#closed) this.#scheduleAutoSync();
+        }),
+      );
+    }, this.#syncIntervalMs);
+  }
+
+  #background(task: Promise<unknown>): void {
+    this.#tasks.add(task);
+    const forget = () => this.#tasks.delete(task);
+    task.then(forget, forget);
+    this.#options.waitUntil?.(task);
+  }
+}

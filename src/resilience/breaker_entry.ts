@@ -1,0 +1,80 @@
+/**
+ * What a breaker board keeps per route × upstream, what it hands callers,
+ * and the context its store-facing helpers share.
+ */
+
+import type { BreakerPolicy } from "../config/types.ts";
+import type { BreakerStore } from "./breaker_store.ts";
+import type { StoreGuard } from "./breaker_store_guard.ts";
+import type { CallOutcome, CircuitBreaker } from "./circuit_breaker.ts";
+import type { Clock } from "./clock.ts";
+
+/** The board's answer for one call. */
+export type Admission =
+  | {
+    allowed: true;
+    /** A half-open probe: its outcome decides the breaker. */
+    probe: boolean;
+    /** Report the call's outcome exactly once; a second call is ignored. */
+    report(outcome: CallOutcome): void;
+  }
+  | {
+    allowed: false;
+    /** Time until half-open (>= 0). */
+    retryAfterMs: number;
+  };
+
+/** One registered breaker. */
+export interface BreakerEntry {
+  route: string;
+  upstream: string;
+  /** The store key of its state: `${route}|${upstream}`. */
+  key: string;
+  policy: BreakerPolicy;
+  breaker: CircuitBreaker;
+  /** The chain of this breaker's store writes, in transition order. */
+  publishing: Promise<void>;
+  /** Writes queued or running, so a sync does not write the same state again. */
+  pendingWrites: number;
+}
+
+/** What the board's store-facing helpers share. */
+export interface BoardContext {
+  store: BreakerStore;
+  guard: StoreGuard;
+  clock: Clock;
+  /** This board's identity in probe leases. */
+  holder: string;
+  probeLeaseMs: number;
+  /** Keeps a background store task alive (and awaited on close); it must not reject. */
+  background(task: Promise<unknown>): void;
+}
+
+/**
+ * An allowed admission whose `report` runs `onReport` once.
+ *
+ * @example
+ * ```ts ignore
+ * const admission = allowedAdmission(false, (outcome) => breaker.record(epoch, false, outcome));
+ * ```
+ */
+export function allowedAdmission(
+  probe: boolean,
+  onReport: (outcome: CallOutcome) => void,
+): Admission {
+  let reported = false;
+  return {
+    allowed: true,
+    probe,
+    report(outcome) {
+      if (reported) return;
+      reported = true;
+      onReport(outcome);
+    },
+  };
+}
+
+/** The store key of probe slot `slot` of a breaker. */
+export function probeSlotKey(entry: BreakerEntry, slot: number): string {
+  return `${entry.key}|probe|${slot}`;
+}
