@@ -61,6 +61,11 @@ const fmt = (n: number, digits: number) =>
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
   });
+/** `+0.12` / `-0.30`: rounded first so that -0.001 shows as +0.00, not -0.00. */
+const signed = (n: number) => {
+  const rounded = Math.round(n * 100) / 100 || 0;
+  return (rounded >= 0 ? "+" : "") + fmt(rounded, 2);
+};
 const ratio = (a?: number, b?: number) =>
   a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
 const show = (n: number | undefined, digits: number, suffix = "") =>
@@ -140,7 +145,7 @@ function proxyTable(report: BenchReport): string[] {
         show(row.load?.p99Ms, 2),
         show(ratio(row.load?.p99Ms, floor?.load?.p99Ms), 2, "×"),
         show(row.load?.errors, 0),
-        lag === undefined ? "–" : `${lag >= 0 ? "+" : ""}${fmt(lag, 2)} ms`,
+        lag === undefined ? "–" : `${signed(lag)} ms`,
         show(row.bigBody?.megabytesPerSecond, 0),
         show(
           ratio(
