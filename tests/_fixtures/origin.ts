@@ -13,7 +13,7 @@
  * | `/stall?chunks=1&ms=` | `chunks` lines `stall <i>` (sent back to back, so they may arrive as one chunk), then silence for `ms` (default: until cancelled), then the end |
  * | `/gzip` | {@linkcode Origin.gzipBytes} with `content-encoding: gzip` and `content-length` |
  * | `/big?bytes=1048576` | `bytes` bytes in 64 KiB chunks made on the fly; byte at offset k is `k & 0xff` |
- * | `/flaky?fail=1&key=default&status=503` | the first `fail` requests for `key` get `status`, later ones 200 `ok` |
+ * | `/flaky?fail=1&key=default&status=503&retry-after=` | the first `fail` requests for `key` get `status` (with `retry-after`/`retry-after-ms` if given), later ones 200 `ok` |
  * | `/upload` | reads the body as a stream; JSON `{ bytes, sha256 }` |
  * | `/hop` | hop-by-hop headers (see {@linkcode HOP_BY_HOP_HEADERS}) plus `x-end-to-end: kept` |
  *
@@ -284,8 +284,14 @@ export class Origin {
     const seen = this.#flakyCounts.get(key) ?? 0;
     this.#flakyCounts.set(key, seen + 1);
     if (seen < intParam(query, "fail", 1)) {
+      const headers = new Headers();
+      for (const name of ["retry-after", "retry-after-ms"]) {
+        const value = query.get(name);
+        if (value !== null) headers.set(name, value);
+      }
       return new Response(`flaky failure ${seen + 1}\n`, {
         status: intParam(query, "status", 503),
+        headers,
       });
     }
     return new Response("ok");
