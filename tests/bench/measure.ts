@@ -16,6 +16,7 @@ export interface ProxyMeasurements {
 
 /** What the origin does alone, the baseline for the stream and big-body columns. */
 export interface DirectBaseline {
+  load: WrkResult;
   streamLagMs: number;
   megabytesPerSecond: number;
 }
@@ -35,7 +36,25 @@ async function checkAnswersOrigin(baseUrl: string): Promise<void> {
   }
 }
 
-/** Measures the origin directly (stream lag, big-body throughput) with the same clients. */
+/** wrk for the warm-up, then the timed wrk run, both on `clientCpus`. */
+export async function loadWithWarmup(
+  baseUrl: string,
+  plan: BenchPlan,
+  clientCpus: string | null,
+): Promise<WrkResult> {
+  const run = {
+    url: `${baseUrl}/`,
+    connections: plan.connections,
+    cpus: clientCpus,
+  };
+  await runWrk({ ...run, durationSeconds: plan.warmupSeconds });
+  return await runWrk({ ...run, durationSeconds: plan.loadSeconds });
+}
+
+/**
+ * Measures the origin with no proxy, with the same clients: the harness's
+ * ceiling (wrk and the origin share a core) and the stream and big-body baselines.
+ */
 export async function measureDirect(
   originUrl: string,
   plan: BenchPlan,
@@ -53,6 +72,7 @@ export async function measureDirect(
     clientCpus,
   );
   return {
+    load: await loadWithWarmup(originUrl, plan, clientCpus),
     streamLagMs: median(lags),
     megabytesPerSecond: big.megabytesPerSecond,
   };
@@ -71,19 +91,10 @@ export async function measureProxy(
   log: (line: string) => void,
 ): Promise<ProxyMeasurements> {
   const measured: ProxyMeasurements = {};
-  const wrkRun = {
-    url: `${baseUrl}/`,
-    connections: plan.connections,
-    cpus: clientCpus,
-  };
   try {
     await checkAnswersOrigin(baseUrl);
     log(`  warm-up ${plan.warmupSeconds} s, then wrk ${plan.loadSeconds} s`);
-    await runWrk({ ...wrkRun, durationSeconds: plan.warmupSeconds });
-    measured.load = await runWrk({
-      ...wrkRun,
-      durationSeconds: plan.loadSeconds,
-    });
+    measured.load = await loadWithWarmup(baseUrl, plan, clientCpus);
     log(
       `  stream lag: ${plan.streamChunks} chunks every ${plan.streamIntervalMs} ms`,
     );

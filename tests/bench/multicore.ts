@@ -12,7 +12,8 @@ import {
 } from "./gateway.ts";
 import type { ManagedProcess, ProcessGroup } from "./processes.ts";
 import type { MulticoreRow } from "./report.ts";
-import { runWrk, type WrkResult } from "./wrk.ts";
+import { loadWithWarmup } from "./measure.ts";
+import type { WrkResult } from "./wrk.ts";
 
 /** Where things run: `null` entries mean taskset is missing and nothing is pinned. */
 export interface CoreLayout {
@@ -30,14 +31,12 @@ async function loadOnce(
   plan: BenchPlan,
   loadCpus: string | null,
 ): Promise<WrkResult> {
-  const run = {
-    url: `http://127.0.0.1:${started.port}/`,
-    connections: plan.connections,
-    cpus: loadCpus,
-  };
   try {
-    await runWrk({ ...run, durationSeconds: plan.warmupSeconds });
-    return await runWrk({ ...run, durationSeconds: plan.loadSeconds });
+    return await loadWithWarmup(
+      `http://127.0.0.1:${started.port}`,
+      plan,
+      loadCpus,
+    );
   } finally {
     await group.stop(started.process);
   }

@@ -6,7 +6,7 @@ import { type ProfileSummary, summarizeProfile } from "./cpu_profile.ts";
 import type { BenchPlan } from "./flags.ts";
 import { startGateway } from "./gateway.ts";
 import type { ProcessGroup } from "./processes.ts";
-import { runWrk } from "./wrk.ts";
+import { loadWithWarmup } from "./measure.ts";
 
 const REPO_ROOT_URL = new URL("../../", import.meta.url).href;
 
@@ -29,14 +29,8 @@ export async function profileGateway(
       "--cpu-prof",
       `--cpu-prof-dir=${dir}`,
     ]);
-    const run = {
-      url: `http://127.0.0.1:${started.port}/`,
-      connections: plan.connections,
-      cpus: loadCpus,
-    };
     try {
-      await runWrk({ ...run, durationSeconds: plan.warmupSeconds });
-      await runWrk({ ...run, durationSeconds: plan.loadSeconds });
+      await loadWithWarmup(`http://127.0.0.1:${started.port}`, plan, loadCpus);
     } finally {
       await group.stop(started.process);
     }

@@ -250,9 +250,11 @@ export function renderMarkdown(report: BenchReport): string {
     "",
     `Load: ${meta.load}. ${meta.pinning}`,
     direct
-      ? `Direct to the origin: stream lag ${
+      ? `Direct to the origin, no proxy (the harness's ceiling): ${
+        fmt(direct.load.requestsPerSecond, 0)
+      } req/s, p99 ${fmt(direct.load.p99Ms, 2)} ms; stream lag ${
         fmt(direct.streamLagMs, 2)
-      } ms per chunk, big body ${fmt(direct.megabytesPerSecond, 0)} MB/s.`
+      } ms per chunk; big body ${fmt(direct.megabytesPerSecond, 0)} MB/s.`
       : "",
     "",
     ...proxyTable(report),
