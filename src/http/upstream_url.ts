@@ -56,7 +56,8 @@ export function upstreamUrl(
   const base = upstream.basePath;
   if (
     url.origin !== upstream.origin ||
-    (base !== "" && url.pathname !== base && !url.pathname.startsWith(base + "/"))
+    (base !== "" && url.pathname !== base &&
+      !url.pathname.startsWith(base + "/"))
   ) {
     return null;
   }
