@@ -51,6 +51,6 @@ export function conformanceConfig(originUrl: string): Record<string, unknown> {
 }
 
 /** The port part of a target's base URL, for the raw socket client. */
-export function portOf(target: ConformanceTarget): number {
+export function portOf(target: Pick<ConformanceTarget, "baseUrl">): number {
   return Number(new URL(target.baseUrl).port);
 }

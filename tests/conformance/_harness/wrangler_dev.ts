@@ -18,7 +18,8 @@ const PROBE_INTERVAL_MS = 250;
 /**
  * Starts `wrangler dev` (local workerd) on 127.0.0.1 and a free port, with
  * `config` (JSON text) passed as the `GATEWAY_CONFIG` variable and local KV
- * kept in a temp directory; resolves once `/_gateway/health/live` answers.
+ * kept in a temp directory; resolves once `/_gateway/health/live` answers
+ * `liveStatus` (200 unless the test expects the Worker to refuse its config).
  *
  * @example
  * ```ts ignore
@@ -27,7 +28,10 @@ const PROBE_INTERVAL_MS = 250;
  * finally { await worker.stop(); }
  * ```
  */
-export async function startWranglerDev(config: string): Promise<ServerProcess> {
+export async function startWranglerDev(
+  config: string,
+  { liveStatus = 200 }: { liveStatus?: number } = {},
+): Promise<ServerProcess> {
   const dir = await Deno.makeTempDir({ prefix: "gateway-workerd-" });
   const port = freePort();
   const spawned = spawnCaptured("sh", [
@@ -54,7 +58,7 @@ export async function startWranglerDev(config: string): Promise<ServerProcess> {
     }
   };
   try {
-    await waitUntilLive(baseUrl, spawned.child);
+    await waitUntilLive(baseUrl, liveStatus, spawned.child);
   } catch (error) {
     await stop().catch(() => {});
     throw new Error(
@@ -77,6 +81,7 @@ export async function startWranglerDev(config: string): Promise<ServerProcess> {
  */
 async function waitUntilLive(
   baseUrl: string,
+  liveStatus: number,
   child: Deno.ChildProcess,
 ): Promise<void> {
   let exited = false;
@@ -85,20 +90,21 @@ async function waitUntilLive(
   const maxProbes = Math.ceil(START_TIMEOUT_MS / PROBE_INTERVAL_MS);
   for (let probe = 0; probe < maxProbes && Date.now() < deadline; probe++) {
     if (exited) throw new Error("wrangler exited before it served requests");
-    if (await isLive(baseUrl)) return;
+    if (await probeStatus(baseUrl) === liveStatus) return;
     await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
   }
   throw new Error(`not live within ${START_TIMEOUT_MS} ms`);
 }
 
-async function isLive(baseUrl: string): Promise<boolean> {
+/** The liveness endpoint's status, or undefined while nothing listens. */
+async function probeStatus(baseUrl: string): Promise<number | undefined> {
   try {
     const res = await fetch(`${baseUrl}/_gateway/health/live`, {
       signal: AbortSignal.timeout(2_000),
     });
     await res.body?.cancel();
-    return res.status === 200;
+    return res.status;
   } catch {
-    return false; // not listening yet
+    return undefined; // not listening yet
   }
 }

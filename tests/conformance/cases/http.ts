@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
  * ```
  */
 export function send(
-  target: ConformanceTarget,
+  target: Pick<ConformanceTarget, "baseUrl">,
   method: string,
   path: string,
   headers: Record<string, string> = {},
@@ -30,7 +30,7 @@ export function send(
 
 /** The bytes of an HTTP/1.1 request, as {@linkcode send} writes them. */
 export function requestText(
-  target: ConformanceTarget,
+  target: Pick<ConformanceTarget, "baseUrl">,
   method: string,
   path: string,
   headers: Record<string, string> = {},

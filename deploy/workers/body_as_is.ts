@@ -1,0 +1,65 @@
+/**
+ * Keeps workerd from decoding or re-encoding the bodies the gateway passes
+ * on, so bytes reach the client as the upstream sent them and streamed
+ * chunks are not held in an encoder. Checked under local workerd (wrangler
+ * 4.86) by the conformance suite (tests/conformance/).
+ *
+ * Two things happen by default, both fixed here:
+ *
+ * 1. `fetch` decodes a gzip/br upstream body, and a Response labelled
+ *    `Content-Encoding: gzip` is encoded again on the way out. Only when the
+ *    body is the untouched native stream does workerd skip both; the gateway
+ *    pipes bodies through its own streams (timeouts, byte counts), so the
+ *    client got different gzip bytes. Fix: fetch with `encodeResponseBody:
+ *    "manual"` (keep the upstream's bytes) and answer with `encodeBody:
+ *    "manual"` (they are already encoded).
+ * 2. For a gzip/br-accepting client, Cloudflare (and `wrangler dev`, which
+ *    copies it) compresses a response of a compressible type (text/plain,
+ *    application/json, …) that has no `Content-Encoding`, and its encoder
+ *    holds streamed chunks (a text stream reached the client only at its
+ *    end). `encodeBody: "manual"` and `Cache-Control: no-transform` did not
+ *    stop that; labelling the body `Content-Encoding: identity` (true: it is
+ *    not encoded) did.
+ *
+ * @module
+ */
+
+/**
+ * `fetch` for upstream requests on Workers: bodies stay as the upstream
+ * encoded them. It also keeps `fetch`'s receiver: workerd throws "Illegal
+ * invocation" when a stored reference to `fetch` is called detached.
+ *
+ * @example
+ * ```ts ignore
+ * createGateway({ config, fetch: fetchKeepingEncoding });
+ * ```
+ */
+export const fetchKeepingEncoding: typeof fetch = (input, init) =>
+  fetch(input, { ...init, encodeResponseBody: "manual" } as RequestInit);
+
+/**
+ * Returns `response` marked so workerd sends its body exactly as is:
+ * encoded bodies with `encodeBody: "manual"`, plain ones labelled
+ * `Content-Encoding: identity`. Bodiless responses are returned untouched.
+ * The body stream itself is reused, so no JavaScript runs per chunk.
+ *
+ * @example
+ * ```ts
+ * import { respondWithBodyAsIs } from "./body_as_is.ts";
+ * const res = respondWithBodyAsIs(new Response("streamed text"));
+ * console.assert(res.headers.get("content-encoding") === "identity");
+ * ```
+ */
+export function respondWithBodyAsIs(response: Response): Response {
+  if (response.body === null) return response;
+  // Headers of a fetched Response are immutable: copy them.
+  const headers = new Headers(response.headers);
+  const encoded = headers.has("content-encoding");
+  if (!encoded) headers.set("content-encoding", "identity");
+  return new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+    ...(encoded ? { encodeBody: "manual" } : {}),
+  } as ResponseInit);
+}
