@@ -24,6 +24,18 @@
  * @module
  */
 
+/** workerd's extension of `RequestInit` (not in the web types). */
+interface WorkersRequestInit extends RequestInit {
+  /** `"manual"`: hand over the body as received, still encoded. */
+  encodeResponseBody?: "automatic" | "manual";
+}
+
+/** workerd's extension of `ResponseInit` (not in the web types). */
+interface WorkersResponseInit extends ResponseInit {
+  /** `"manual"`: the body is already encoded as `Content-Encoding` says. */
+  encodeBody?: "automatic" | "manual";
+}
+
 /**
  * `fetch` for upstream requests on Workers: bodies stay as the upstream
  * encoded them. It also keeps `fetch`'s receiver: workerd throws "Illegal
@@ -34,8 +46,13 @@
  * createGateway({ config, fetch: fetchKeepingEncoding });
  * ```
  */
-export const fetchKeepingEncoding: typeof fetch = (input, init) =>
-  fetch(input, { ...init, encodeResponseBody: "manual" } as RequestInit);
+export const fetchKeepingEncoding: typeof fetch = (input, init) => {
+  const keepEncoding: WorkersRequestInit = {
+    ...init,
+    encodeResponseBody: "manual",
+  };
+  return fetch(input, keepEncoding);
+};
 
 /**
  * Returns `response` marked so workerd sends its body exactly as is:
@@ -56,10 +73,11 @@ export function respondWithBodyAsIs(response: Response): Response {
   const headers = new Headers(response.headers);
   const encoded = headers.has("content-encoding");
   if (!encoded) headers.set("content-encoding", "identity");
-  return new Response(response.body, {
+  const init: WorkersResponseInit = {
     status: response.status,
     statusText: response.statusText,
     headers,
-    ...(encoded ? { encodeBody: "manual" } : {}),
-  } as ResponseInit);
+  };
+  if (encoded) init.encodeBody = "manual";
+  return new Response(response.body, init);
 }
