@@ -9,7 +9,10 @@ import { createAccessLog } from "./observe/access_log.ts";
 import type { LogSink } from "./observe/log_line.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
 import { GatewayMetrics, UNMATCHED_ROUTE } from "./observe/metrics.ts";
-import { BreakerBoard } from "./resilience/breaker_board.ts";
+import {
+  BreakerBoard,
+  type BreakerBoardOptions,
+} from "./resilience/breaker_board.ts";
 import type { BreakerStore } from "./resilience/breaker_store.ts";
 import { type Clock, systemClock } from "./resilience/clock.ts";
 import { Exchange } from "./pipeline/exchange.ts";
@@ -35,6 +38,11 @@ export interface GatewayOptions {
   random?: () => number;
   /** Workers: keeps background store writes alive. */
   waitUntil?(promise: Promise<unknown>): void;
+  /** How breaker state is pulled from the store (see `BreakerBoardOptions`). */
+  breakerSync?: Pick<
+    BreakerBoardOptions,
+    "autoSync" | "syncIntervalMs" | "storeTimeoutMs"
+  >;
 }
 
 export interface Gateway {
@@ -80,6 +88,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     clock,
     store: options.breakerStore ?? new MemoryBreakerStore(),
     waitUntil: options.waitUntil,
+    ...options.breakerSync,
+    // A probe's shared slot must outlive the longest exchange it may start.
+    probeLeaseMs: Math.max(
+      ...config.routes.map((route) => route.policy.timeouts.totalMs),
+    ),
     onTransition(view, from) {
       metrics.breakerTransition(view.route, view.upstream, view.state);
       logger.warn("breaker transition", {

@@ -101,6 +101,8 @@ export async function startFromEnv(
     hostname: settings.hostname,
     drainMs: settings.drainMs,
     breakerStore: overrides.breakerStore ?? new DenoKvBreakerStore(kv),
+    // Pull other instances' transitions every 250 ms even without traffic.
+    breakerSync: { autoSync: true, syncIntervalMs: 250 },
     handleSignals: true,
     listenFields: {
       config: settings.configPath,
