@@ -45,6 +45,26 @@ export function createProxyTrust(
 }
 
 /**
+ * Whether `entry` is something {@linkcode createProxyTrust} accepts: an IPv4
+ * or IPv6 address, or a CIDR. For the config validator.
+ *
+ * @example
+ * ```ts
+ * import { isProxyEntry } from "./client_address.ts";
+ * isProxyEntry("10.0.0.0/8"); // true
+ * isProxyEntry("proxy.internal"); // false
+ * ```
+ */
+export function isProxyEntry(entry: string): boolean {
+  try {
+    parseNetwork(entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The client's address: the peer itself unless the peer is a trusted proxy,
  * in which case `X-Forwarded-For` is walked from the right past trusted hops
  * to the first untrusted one. If every hop is trusted the leftmost is the

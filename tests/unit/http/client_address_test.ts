@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   createProxyTrust,
+  isProxyEntry,
   resolveClientAddress,
 } from "../../../src/http/client_address.ts";
 
@@ -110,6 +111,25 @@ Deno.test("createProxyTrust refuses entries that are not addresses or CIDRs", ()
     ]
   ) {
     assert.throws(() => createProxyTrust([entry]), TypeError, entry);
+  }
+});
+
+Deno.test("isProxyEntry tells config entries createProxyTrust accepts", () => {
+  for (
+    const entry of [
+      "10.0.0.0/8",
+      "192.0.2.1",
+      "::1",
+      "fd00::/8",
+      "::ffff:10.0.0.0/104",
+    ]
+  ) {
+    assert.equal(isProxyEntry(entry), true, entry);
+  }
+  for (
+    const entry of ["", "proxy.internal", "10.0.0.0/33", "10.0.0.0/x", "1.2.3"]
+  ) {
+    assert.equal(isProxyEntry(entry), false, entry);
   }
 });
 
