@@ -16,7 +16,7 @@ import {
   type BreakerEntry,
 } from "./breaker_entry.ts";
 import { isOpenExpired } from "./breaker_merge.ts";
-import { admitSharedProbe } from "./breaker_probe_lease.ts";
+import { admitSharedProbe, PROBES_BUSY } from "./breaker_probe_lease.ts";
 import { type BreakerStore, isAtomicStore } from "./breaker_store.ts";
 import { StoreGuard, type StoreHealth } from "./breaker_store_guard.ts";
 import { pullStates, queueTransition } from "./breaker_sync.ts";
@@ -98,6 +98,7 @@ export class BreakerBoard {
       ),
       holder: crypto.randomUUID(),
       probeLeaseMs: options.probeLeaseMs ?? 30_000,
+      probesBusyMs: this.#syncIntervalMs,
       background: (task) => this.#background(task),
     };
     if (options.autoSync) this.#scheduleAutoSync();
@@ -131,6 +132,7 @@ export class BreakerBoard {
       breaker,
       publishing: Promise.resolve(),
       pendingWrites: 0,
+      probesBusyUntil: Number.NEGATIVE_INFINITY,
     };
     this.#entries.set(key, entry);
   }
@@ -149,6 +151,8 @@ export class BreakerBoard {
     const halfOpen = state.state === "half_open" ||
       isOpenExpired(state, clock.now());
     if (halfOpen && isAtomicStore(store) && guard.healthy && !this.#closed) {
+      // All slots were out a moment ago: spare the store a read per request.
+      if (clock.now() < entry.probesBusyUntil) return PROBES_BUSY;
       return admitSharedProbe({
         ...this.#context,
         store,

@@ -36,6 +36,11 @@ export interface BreakerEntry {
   publishing: Promise<void>;
   /** Writes queued or running, so a sync does not write the same state again. */
   pendingWrites: number;
+  /**
+   * Every shared probe slot was taken when last asked: until then (epoch ms)
+   * half-open admissions are refused without asking the store again.
+   */
+  probesBusyUntil: number;
 }
 
 /** What the board's store-facing helpers share. */
@@ -46,6 +51,8 @@ export interface BoardContext {
   /** This board's identity in probe leases. */
   holder: string;
   probeLeaseMs: number;
+  /** How long a "no probe slot free" answer is trusted (the sync interval). */
+  probesBusyMs: number;
   /** Keeps a background store task alive (and awaited on close); it must not reject. */
   background(task: Promise<unknown>): void;
 }

@@ -50,7 +50,8 @@ interface SharedRead {
   slotKeys: string[];
 }
 
-const BUSY: Admission = {
+/** Every probe slot is out. */
+export const PROBES_BUSY: Admission = {
   allowed: false,
   retryAfterMs: HALF_OPEN_RETRY_AFTER_MS,
 };
@@ -96,7 +97,10 @@ export async function admitSharedProbe(
       const slot = read.slots.findIndex((value) =>
         isFreeSlot(value, local.epoch, now)
       );
-      if (slot < 0) return BUSY;
+      if (slot < 0) {
+        entry.probesBusyUntil = now + context.probesBusyMs;
+        return PROBES_BUSY;
+      }
       const lease: ProbeLease = {
         epoch: local.epoch,
         holder: context.holder,
@@ -112,7 +116,7 @@ export async function admitSharedProbe(
       ]);
       if (taken) return probeAdmission(context, entry, local.epoch, slot);
     }
-    return BUSY;
+    return PROBES_BUSY;
   } catch {
     // Counted by the guard; the local breaker decides meanwhile.
     return context.localAdmission(entry);

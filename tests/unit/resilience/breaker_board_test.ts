@@ -33,6 +33,7 @@ const POLICY: BreakerPolicy = {
 class FaultyStore implements AtomicBreakerStore {
   readonly capabilities = { atomic: true } as const;
   mode: "ok" | "throw" | "hang" | "429" = "ok";
+  reads = 0;
   readonly inner: MemoryBreakerStore;
 
   constructor(clock: FakeClock) {
@@ -40,6 +41,7 @@ class FaultyStore implements AtomicBreakerStore {
   }
 
   get(keys: readonly string[]) {
+    this.reads++;
     return this.#fault() ?? this.inner.get(keys);
   }
   set(write: StoreWrite) {
@@ -194,6 +196,30 @@ Deno.test("an expired probe lease frees its slot", async () => {
   await b.settled();
   assert.equal(view(b).state, "closed");
   await Promise.all([a.close(), b.close()]);
+});
+
+Deno.test("with every probe slot out, half-open admissions skip the store for a sync interval", async () => {
+  const clock = new FakeClock(0);
+  const store = new FaultyStore(clock);
+  const policy = { ...POLICY, halfOpenProbes: 1 };
+  const a = board(clock, store, { syncIntervalMs: 250 }, policy);
+  await fail(a, 4);
+  clock.advance(5000);
+  await a.settled();
+  assert.equal((await admit(a)).allowed, true);
+  assert.equal((await admit(a)).allowed, false); // asked the store
+  const reads = store.reads;
+  assert.deepEqual(a.admit(ROUTE, UPSTREAM), {
+    allowed: false,
+    retryAfterMs: 1000,
+  });
+  assert.equal(store.reads, reads);
+  clock.advance(250);
+  await a.settled();
+  const again = a.admit(ROUTE, UPSTREAM);
+  assert.ok(again instanceof Promise); // asks the store again
+  assert.equal((await again).allowed, false);
+  await a.close();
 });
 
 Deno.test("force propagates through the store; reset releases it", async () => {
