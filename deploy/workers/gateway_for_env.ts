@@ -1,20 +1,25 @@
 import bundledConfig from "../../gateway.json" with { type: "json" };
-import { fetchKeepingEncoding } from "./body_as_is.ts";
 import { parseConfig } from "../../src/config/load_config.ts";
 import { createGateway, type Gateway } from "../../src/gateway.ts";
+import {
+  WorkersKvBreakerStore,
+  type WorkersKvNamespace,
+} from "../../src/runtime/workers/kv_breaker_store.ts";
+import { fetchKeepingEncoding } from "./body_as_is.ts";
 
 /** The bindings and variables `wrangler.toml` declares. */
 export interface WorkerEnv {
   /** The whole config as JSON text; empty or absent: the bundled gateway.json. */
   GATEWAY_CONFIG?: string;
-  /**
-   * Breaker hints shared by every isolate. Not read yet: the gateway keeps
-   * breaker state per isolate until src/runtime/workers/kv_breaker_store.ts
-   * lands and is wired here.
-   */
-  GATEWAY_KV?: unknown;
+  /** Breaker hints shared by every isolate (see kv_breaker_store.ts). */
+  GATEWAY_KV?: WorkersKvNamespace;
   /** Other string variables and secrets, read by the config's `*Env` names. */
   readonly [name: string]: unknown;
+}
+
+/** The part of the Workers `ExecutionContext` the gateway uses. */
+export interface WorkerContext {
+  waitUntil(promise: Promise<unknown>): void;
 }
 
 /** The gateway this isolate serves with, or why there is none. */
@@ -27,6 +32,13 @@ let current:
   | undefined;
 
 /**
+ * The context of the request being handled, for background work the gateway
+ * starts outside any one request's call (held breaker-store writes): each
+ * request's context keeps the isolate alive until that work is done.
+ */
+let latestContext: WorkerContext | undefined;
+
+/**
  * The gateway for `env`, built on first use and kept for the isolate's life
  * (breaker state, metrics and the JWKS cache live in it). A different config
  * text or KV binding (another environment in the same isolate) rebuilds it.
@@ -34,11 +46,12 @@ let current:
  *
  * @example
  * ```ts ignore
- * const built = gatewayFor(env);
+ * const built = gatewayFor(env, ctx);
  * if (built.ok) return built.gateway.fetch(request);
  * ```
  */
-export function gatewayFor(env: WorkerEnv): WorkerGateway {
+export function gatewayFor(env: WorkerEnv, ctx: WorkerContext): WorkerGateway {
+  latestContext = ctx;
   const configText = env.GATEWAY_CONFIG || JSON.stringify(bundledConfig);
   if (current?.configText === configText && current.kv === env.GATEWAY_KV) {
     return current.built;
@@ -63,11 +76,22 @@ function build(configText: string, env: WorkerEnv): WorkerGateway {
   }
   const gateway = createGateway({
     config: parsed.config,
-    // Without the binding (a misconfigured wrangler.toml) the gateway still
-    // runs, with breaker state local to this isolate.
-
-    logSink: (line) => console.log(line),
+    // Without the binding (a wrangler.toml without it) the gateway still
+    // runs, with breaker state local to each isolate.
+    breakerStore: env.GATEWAY_KV === undefined
+      ? undefined
+      : new WorkersKvBreakerStore(env.GATEWAY_KV),
     fetch: fetchKeepingEncoding,
+    logSink: (line) => console.log(line),
+    waitUntil: keepAlive,
   });
   return { ok: true, gateway };
+}
+
+function keepAlive(promise: Promise<unknown>): void {
+  try {
+    latestContext?.waitUntil(promise);
+  } catch {
+    // that request is long over; the work still runs while the isolate does
+  }
 }

@@ -8,12 +8,11 @@
 
 import { respondWithBodyAsIs } from "./body_as_is.ts";
 import { configErrorResponse } from "./config_error_response.ts";
-import { gatewayFor, type WorkerEnv } from "./gateway_for_env.ts";
-
-/** The part of the Workers `ExecutionContext` the gateway uses. */
-interface WorkerContext {
-  waitUntil(promise: Promise<unknown>): void;
-}
+import {
+  gatewayFor,
+  type WorkerContext,
+  type WorkerEnv,
+} from "./gateway_for_env.ts";
 
 export default {
   async fetch(
@@ -21,7 +20,7 @@ export default {
     env: WorkerEnv,
     ctx: WorkerContext,
   ): Promise<Response> {
-    const built = gatewayFor(env);
+    const built = gatewayFor(env, ctx);
     // No start-up can stop on a bad config here: every request says why.
     if (!built.ok) return configErrorResponse(request, built.errors);
     const response = await built.gateway.fetch(request, {

@@ -19,6 +19,20 @@ Deno.test("conformance: deploy/workers/worker.ts under wrangler dev (workerd)", 
         baseUrl: worker.baseUrl,
         origin,
       });
+      await t.step(
+        "the breaker's open transition reached GATEWAY_KV",
+        async () => {
+          // The suite's breaker case opened route "breaker": the advisory store
+          // writes each transition to the namespace other isolates read.
+          const keys = await worker.kvKeys();
+          assert.ok(
+            keys.some((key) =>
+              key.includes("breaker|") && key.includes(origin.url)
+            ),
+            `keys: ${keys.join(", ")}`,
+          );
+        },
+      );
     } finally {
       await worker.stop();
     }

@@ -31,7 +31,7 @@ const PROBE_INTERVAL_MS = 250;
 export async function startWranglerDev(
   config: string,
   { liveStatus = 200 }: { liveStatus?: number } = {},
-): Promise<ServerProcess> {
+): Promise<WranglerDev> {
   const dir = await Deno.makeTempDir({ prefix: "gateway-workerd-" });
   const port = freePort();
   const spawned = spawnCaptured("sh", [
@@ -72,7 +72,41 @@ export async function startWranglerDev(
     stdout: spawned.stdout,
     stderr: spawned.stderr,
     stop,
+    kvKeys: () => listLocalKvKeys(dir),
   };
+}
+
+/** A running `wrangler dev`. */
+export interface WranglerDev extends ServerProcess {
+  /** Names of the keys in its local `GATEWAY_KV` namespace. */
+  kvKeys(): Promise<string[]>;
+}
+
+/** `wrangler kv key list` on the local store kept in `persistTo`. */
+async function listLocalKvKeys(persistTo: string): Promise<string[]> {
+  const spawned = spawnCaptured("sh", [
+    "deploy/workers/wrangler.sh",
+    "kv",
+    "key",
+    "list",
+    "--binding",
+    "GATEWAY_KV",
+    "--local",
+    "--persist-to",
+    persistTo,
+  ], { WRANGLER_SEND_METRICS: "false" });
+  const status = await waitForExit(spawned, 60_000);
+  const output = spawned.stdout.lines.join("\n");
+  if (!status.success) {
+    throw new Error(
+      `Cannot list KV keys:\n${output}\n${spawned.stderr.tail()}`,
+    );
+  }
+  // The JSON array follows wrangler's banner lines.
+  const keys = JSON.parse(output.slice(output.indexOf("["))) as {
+    name: string;
+  }[];
+  return keys.map((key) => key.name);
 }
 
 /**
