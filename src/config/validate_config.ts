@@ -13,6 +13,7 @@ import {
   TOKEN,
 } from "./checks.ts";
 import { BUILT_IN_POLICY, CORS_DEFAULTS } from "./defaults.ts";
+import { isProxyEntry } from "../http/client_address.ts";
 import { JWT_SPEC, NULLABLE_SECTIONS, POLICY_SPEC } from "./policy_spec.ts";
 import type {
   GatewayConfig,
@@ -68,7 +69,16 @@ export function validateConfig(raw: unknown, env: EnvLookup): ConfigResult {
   }
   const adminToken = readAdmin(raw.admin, env, problems);
   if ("trustedProxies" in raw) {
-    arrayOf(nonEmptyString)(raw.trustedProxies, "trustedProxies", problems);
+    arrayOf((entry, path, pr) => {
+      if (typeof entry !== "string" || !isProxyEntry(entry)) {
+        pr.add(
+          path,
+          `must be an IP address or CIDR like "10.0.0.0/8", got ${
+            describe(entry)
+          }`,
+        );
+      }
+    })(raw.trustedProxies, "trustedProxies", problems);
   }
   if ("log" in raw) {
     checkSpec(raw.log, "log", problems, {
