@@ -28,6 +28,15 @@ async function cpuModel(): Promise<string> {
   }
 }
 
+/** The 1-minute load average, `null` off Linux. */
+async function loadAverage(): Promise<number | null> {
+  try {
+    return Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+  } catch {
+    return null;
+  }
+}
+
 /** Pins the bench itself (and so, by inheritance, anything it starts unpinned) to `cpus`. */
 async function pinSelf(cpus: string): Promise<void> {
   const { success } = await new Deno.Command("taskset", {
@@ -57,6 +66,7 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
       date: new Date().toISOString(),
       deno: Deno.version.deno,
       cpuModel: await cpuModel(),
+      loadAverage: { start: await loadAverage(), end: null },
       cpus: cpuCount,
       quick: plan.quick,
       pinning: cores.proxy === null
@@ -143,6 +153,7 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
     ).then((summary) => ({ summary, loadSeconds }))
       .catch((error) => ({ skipped: error.message }));
   }
+  report.meta.loadAverage.end = await loadAverage();
   return report;
 }
 

@@ -28,6 +28,8 @@ export interface BenchReport {
     cpus: number;
     quick: boolean;
     pinning: string;
+    /** 1-minute load average when the run started and ended: other work skews the numbers. */
+    loadAverage: { start: number | null; end: number | null };
     load: string;
   };
   direct: DirectBaseline | null;
@@ -249,6 +251,13 @@ export function renderMarkdown(report: BenchReport): string {
     `${meta.date} · Deno ${meta.deno} · ${meta.cpuModel} · ${meta.cpus} CPUs`,
     "",
     `Load: ${meta.load}. ${meta.pinning}`,
+    `Machine load average (1 min): ${meta.loadAverage.start ?? "?"} at start, ${
+      meta.loadAverage.end ?? "?"
+    } at end${
+      (meta.loadAverage.start ?? 0) > 0.5
+        ? " — other work was running, so these numbers are noisy; rerun on an idle machine"
+        : ""
+    }.`,
     direct
       ? `Direct to the origin, no proxy (the harness's ceiling): ${
         fmt(direct.load.requestsPerSecond, 0)
