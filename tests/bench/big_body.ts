@@ -3,6 +3,7 @@
  * memory grows while it passes (flat memory is the promise, not a buffer).
  */
 import { readMemory, resetPeak } from "./proc_status.ts";
+import type { ProcessGroup } from "./processes.ts";
 
 /** What one large download measured. */
 export interface BigBodyResult {
@@ -18,6 +19,7 @@ export interface BigBodyResult {
  * memory of `proxyPid` (`null` for the direct, proxy-less baseline).
  */
 export async function measureBigBody(
+  group: ProcessGroup,
   baseUrl: string,
   bytes: number,
   proxyPid: number | null,
@@ -33,14 +35,16 @@ export async function measureBigBody(
     "%{http_code} %{size_download} %{time_total}",
     `${baseUrl}/big?bytes=${bytes}`,
   ];
-  const { success, stdout, stderr } = await new Deno.Command(
-    cpus !== null ? "taskset" : "curl",
-    { args: cpus !== null ? ["-c", cpus, "curl", ...curlArgs] : curlArgs },
-  ).output();
-  if (!success) {
-    throw new Error(`curl failed: ${new TextDecoder().decode(stderr)}`);
-  }
-  const [status, size, seconds] = new TextDecoder().decode(stdout).split(" ");
+  const { success, stdout, stderr } = await group.collect(
+    "curl",
+    "curl",
+    curlArgs,
+    {
+      cpus,
+    },
+  );
+  if (!success) throw new Error(`curl failed: ${stderr}`);
+  const [status, size, seconds] = stdout.split(" ");
   if (status !== "200" || Number(size) !== bytes) {
     throw new Error(
       `big body answered ${status} with ${size} of ${bytes} bytes`,

@@ -87,7 +87,7 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
   const origin = await startBenchServer(group, "origin.ts", cores.load);
   const originUrl = `http://127.0.0.1:${origin.port}`;
   log("bench: measuring the origin directly");
-  const direct = await measureDirect(originUrl, plan, cores.load);
+  const direct = await measureDirect(group, originUrl, plan, cores.load);
   report.direct = direct;
 
   for (const kind of plan.proxies) {
@@ -110,6 +110,7 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
       continue;
     }
     const measured = await measureProxy(
+      group,
       `http://127.0.0.1:${started.port}`,
       started.process.pid,
       plan,

@@ -1,6 +1,7 @@
 /** The measurements taken of each proxy, in one place so every row is measured alike. */
 import { type BigBodyResult, measureBigBody } from "./big_body.ts";
 import type { BenchPlan } from "./flags.ts";
+import type { ProcessGroup } from "./processes.ts";
 import { measureChunkLags, median } from "./stream_lag.ts";
 import { runWrk, type WrkResult } from "./wrk.ts";
 
@@ -38,6 +39,7 @@ async function checkAnswersOrigin(baseUrl: string): Promise<void> {
 
 /** wrk for the warm-up, then the timed wrk run, both on `clientCpus`. */
 export async function loadWithWarmup(
+  group: ProcessGroup,
   baseUrl: string,
   plan: BenchPlan,
   clientCpus: string | null,
@@ -47,8 +49,8 @@ export async function loadWithWarmup(
     connections: plan.connections,
     cpus: clientCpus,
   };
-  await runWrk({ ...run, durationSeconds: plan.warmupSeconds });
-  return await runWrk({ ...run, durationSeconds: plan.loadSeconds });
+  await runWrk(group, { ...run, durationSeconds: plan.warmupSeconds });
+  return await runWrk(group, { ...run, durationSeconds: plan.loadSeconds });
 }
 
 /**
@@ -56,6 +58,7 @@ export async function loadWithWarmup(
  * ceiling (wrk and the origin share a core) and the stream and big-body baselines.
  */
 export async function measureDirect(
+  group: ProcessGroup,
   originUrl: string,
   plan: BenchPlan,
   clientCpus: string | null,
@@ -66,13 +69,14 @@ export async function measureDirect(
     plan.streamIntervalMs,
   );
   const big = await measureBigBody(
+    group,
     originUrl,
     plan.bigBodyBytes,
     null,
     clientCpus,
   );
   return {
-    load: await loadWithWarmup(originUrl, plan, clientCpus),
+    load: await loadWithWarmup(group, originUrl, plan, clientCpus),
     streamLagMs: median(lags),
     megabytesPerSecond: big.megabytesPerSecond,
   };
@@ -83,6 +87,7 @@ export async function measureDirect(
  * proxy at `baseUrl`, whose process is `pid`. Clients run on `clientCpus`.
  */
 export async function measureProxy(
+  group: ProcessGroup,
   baseUrl: string,
   pid: number,
   plan: BenchPlan,
@@ -94,7 +99,7 @@ export async function measureProxy(
   try {
     await checkAnswersOrigin(baseUrl);
     log(`  warm-up ${plan.warmupSeconds} s, then wrk ${plan.loadSeconds} s`);
-    measured.load = await loadWithWarmup(baseUrl, plan, clientCpus);
+    measured.load = await loadWithWarmup(group, baseUrl, plan, clientCpus);
     log(
       `  stream lag: ${plan.streamChunks} chunks every ${plan.streamIntervalMs} ms`,
     );
@@ -106,6 +111,7 @@ export async function measureProxy(
     measured.addedStreamLagMs = median(lags) - direct.streamLagMs;
     log(`  big body: ${plan.bigBodyBytes} bytes`);
     measured.bigBody = await measureBigBody(
+      group,
       baseUrl,
       plan.bigBodyBytes,
       pid,

@@ -33,6 +33,7 @@ async function loadOnce(
 ): Promise<WrkResult> {
   try {
     return await loadWithWarmup(
+      group,
       `http://127.0.0.1:${started.port}`,
       plan,
       loadCpus,

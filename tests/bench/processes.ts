@@ -63,6 +63,8 @@ async function* splitLines(
  */
 export class ProcessGroup {
   #running = new Set<ManagedProcess>();
+  /** Set by stopAll: an interrupted run must not start anything after its clean-up. */
+  #closed = false;
 
   /** Starts `command args…`, under `taskset -c options.cpus` unless that is `null`. */
   spawn(
@@ -71,6 +73,9 @@ export class ProcessGroup {
     args: string[],
     options: SpawnOptions,
   ): ManagedProcess {
+    if (this.#closed) {
+      throw new Error(`Cannot start ${name} as the bench is stopping`);
+    }
     const pinned = options.cpus !== null;
     const child = new Deno.Command(pinned ? "taskset" : command, {
       args: pinned ? ["-c", options.cpus!, command, ...args] : args,
@@ -108,6 +113,27 @@ export class ProcessGroup {
     return process;
   }
 
+  /**
+   * Runs a command to its end as a member of the group (so an interrupted
+   * bench ends it too) and returns its stdout and the tail of its stderr.
+   */
+  async collect(
+    name: string,
+    command: string,
+    args: string[],
+    options: SpawnOptions,
+  ): Promise<{ success: boolean; stdout: string; stderr: string }> {
+    const process = this.spawn(name, command, args, options);
+    const lines: string[] = [];
+    for (;;) {
+      const { value, done } = await process.stdoutLines.next();
+      if (done) break;
+      lines.push(value);
+    }
+    const { success } = await process.exited;
+    return { success, stdout: lines.join("\n"), stderr: process.stderrTail() };
+  }
+
   /** Stops one process: SIGTERM, then SIGKILL after a grace period. */
   async stop(process: ManagedProcess): Promise<Deno.CommandStatus> {
     if (!process.hasExited()) {
@@ -135,8 +161,9 @@ export class ProcessGroup {
     return await process.exited;
   }
 
-  /** Stops every process still running, all of them even if one stop fails. */
+  /** Stops every process still running, all of them even if one stop fails; starts no more. */
   async stopAll(): Promise<void> {
+    this.#closed = true;
     await Promise.allSettled([...this.#running].map((p) => this.stop(p)));
   }
 }

@@ -41,3 +41,23 @@ Deno.test("readListeningPort reports a child that exits first, with its stderr",
     await group.stopAll();
   }
 });
+
+Deno.test("collect returns a finished command's output; after stopAll nothing starts", async () => {
+  const group = new ProcessGroup();
+  try {
+    const { success, stdout } = await group.collect(
+      "printer",
+      Deno.execPath(),
+      ["eval", `console.log("a"); console.log("b");`],
+      { cpus: null },
+    );
+    assert.equal(success, true);
+    assert.equal(stdout, "a\nb");
+    const sleeper = denoEval(group, "sleeper", `setTimeout(() => {}, 60_000);`);
+    await group.stopAll();
+    assert.equal(sleeper.hasExited(), true);
+    assert.throws(() => denoEval(group, "late", ""), /bench is stopping/);
+  } finally {
+    await group.stopAll();
+  }
+});

@@ -30,7 +30,12 @@ export async function profileGateway(
       `--cpu-prof-dir=${dir}`,
     ]);
     try {
-      await loadWithWarmup(`http://127.0.0.1:${started.port}`, plan, loadCpus);
+      await loadWithWarmup(
+        group,
+        `http://127.0.0.1:${started.port}`,
+        plan,
+        loadCpus,
+      );
     } finally {
       await group.stop(started.process);
     }

@@ -1,4 +1,5 @@
 /** Drives a server with wrk and reads throughput and latency from its report. */
+import type { ProcessGroup } from "./processes.ts";
 
 /** What one wrk run measured. */
 export interface WrkResult {
@@ -66,7 +67,10 @@ export function parseWrkOutput(output: string): WrkResult {
 }
 
 /** Runs wrk with one thread and `--latency`, pinned with taskset when `cpus` is set. */
-export async function runWrk(run: WrkRun): Promise<WrkResult> {
+export async function runWrk(
+  group: ProcessGroup,
+  run: WrkRun,
+): Promise<WrkResult> {
   const wrkArgs = [
     "-t1",
     `-c${run.connections}`,
@@ -74,14 +78,14 @@ export async function runWrk(run: WrkRun): Promise<WrkResult> {
     "--latency",
     run.url,
   ];
-  const pinned = run.cpus !== null;
-  const { success, stdout, stderr } = await new Deno.Command(
-    pinned ? "taskset" : "wrk",
-    { args: pinned ? ["-c", run.cpus!, "wrk", ...wrkArgs] : wrkArgs },
-  ).output();
-  const output = new TextDecoder().decode(stdout);
-  if (!success) {
-    throw new Error(`wrk failed: ${new TextDecoder().decode(stderr)}${output}`);
-  }
-  return parseWrkOutput(output);
+  const { success, stdout, stderr } = await group.collect(
+    "wrk",
+    "wrk",
+    wrkArgs,
+    {
+      cpus: run.cpus,
+    },
+  );
+  if (!success) throw new Error(`wrk failed: ${stderr}\n${stdout}`);
+  return parseWrkOutput(stdout);
 }
