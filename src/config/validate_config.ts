@@ -260,11 +260,11 @@ function readRoutes(
     );
     checkMergedPolicy(policy, path, problems);
     routes.push({
-      name: String(raw.name),
-      path: String(raw.path),
-      methods: Array.isArray(raw.methods)
-        ? raw.methods.map((m) => String(m).toUpperCase())
-        : null,
+      // Only used when no problem was found; typeof guards keep a hostile
+      // value (an object without toString) from throwing meanwhile.
+      name: typeof raw.name === "string" ? raw.name : "",
+      path: typeof raw.path === "string" ? raw.path : "",
+      methods: Array.isArray(raw.methods) ? raw.methods.map(upper) : null,
       upstreams,
       stripPrefix: typeof raw.stripPrefix === "string"
         ? raw.stripPrefix.replace(/\/+$/, "")
@@ -330,7 +330,9 @@ function readAuth(
     problems.add(path, "give either apiKeys or apiKeysEnv, not both");
   } else if ("apiKeys" in value) {
     arrayOf(nonEmptyString, 1)(value.apiKeys, join(path, "apiKeys"), problems);
-    if (Array.isArray(value.apiKeys)) apiKeys = value.apiKeys.map(String);
+    if (Array.isArray(value.apiKeys)) {
+      apiKeys = value.apiKeys.filter((k): k is string => typeof k === "string");
+    }
   } else if ("apiKeysEnv" in value) {
     const name = value.apiKeysEnv;
     const keys = typeof name === "string" ? env(name) : undefined;
@@ -369,7 +371,8 @@ function readJwt(
   if (!Array.isArray(value.algorithms)) {
     problems.add(join(path, "algorithms"), 'is required (e.g. ["RS256"])');
   }
-  const algorithms = (value.algorithms ?? []) as JwtAlgorithm[];
+  const algorithms =
+    (Array.isArray(value.algorithms) ? value.algorithms : []) as JwtAlgorithm[];
   const hasSecret = "secret" in value || "secretEnv" in value;
   const secret = hasSecret
     ? readSecret(value, path, "secret", "secretEnv", env, problems)
@@ -394,6 +397,10 @@ function readJwt(
   };
 }
 
+function upper(value: unknown): string {
+  return typeof value === "string" ? value.toUpperCase() : "";
+}
+
 /** Deep merge of plain objects; arrays and scalars replace; `undefined` keeps. */
 function deepMerge(base: unknown, over: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(over)) {
@@ -416,7 +423,9 @@ function mergePolicy(
   ) as Policy;
   if (isPlainObject(merged.cors)) {
     merged.cors = { ...CORS_DEFAULTS, ...merged.cors };
-    merged.cors.methods = merged.cors.methods.map((m) => m.toUpperCase());
+    if (Array.isArray(merged.cors.methods)) {
+      merged.cors.methods = merged.cors.methods.map(upper);
+    }
   }
   return merged;
 }
@@ -428,7 +437,14 @@ function checkMergedPolicy(
   problems: Problems,
 ): void {
   const at = join(routePath, "policy");
-  const { retry, timeouts, rateLimit, cors } = policy;
+  // Sections that failed their own checks may be anything here.
+  const section = (value: unknown) =>
+    isPlainObject(value) ? value : {} as Record<string, unknown>;
+  const retry = section(policy.retry), timeouts = section(policy.timeouts);
+  const rateLimit = policy.rateLimit === null
+    ? null
+    : section(policy.rateLimit);
+  const cors = policy.cors === null ? null : section(policy.cors);
   if (
     typeof retry.maxMs === "number" && typeof retry.baseMs === "number" &&
     retry.maxMs < retry.baseMs
@@ -448,17 +464,20 @@ function checkMergedPolicy(
       `must be >= timeouts.headersMs (${timeouts.headersMs}), got ${timeouts.totalMs}`,
     );
   }
-  if (rateLimit !== null && isPlainObject(rateLimit)) {
+  if (rateLimit !== null) {
     for (const key of ["requests", "windowSeconds"] as const) {
       if (rateLimit[key] === undefined) {
         problems.add(join(at, `rateLimit.${key}`), "is required");
       }
     }
   }
-  if (cors !== null && isPlainObject(cors) && cors.origins === undefined) {
+  if (cors !== null && cors.origins === undefined) {
     problems.add(join(at, "cors.origins"), "is required");
   }
-  if (cors?.credentials === true && cors.origins?.includes("*")) {
+  if (
+    cors?.credentials === true && Array.isArray(cors.origins) &&
+    cors.origins.includes("*")
+  ) {
     problems.add(
       join(at, "cors.origins"),
       'cannot be "*" when credentials is true',

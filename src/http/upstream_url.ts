@@ -35,6 +35,9 @@ export function upstreamUrl(
     rest = rest.slice(stripPrefix.length);
   }
   if (!rest.startsWith("/")) rest = rest === "" ? "" : "/" + rest;
+  // A request path never holds a raw `?` or `#`; here they would move the
+  // boundary of the path the checks below look at.
+  if (rest.includes("?") || rest.includes("#")) return null;
   if (rest.includes("%") || rest.includes(".") || rest.includes("\\")) {
     let decoded: string;
     try {
