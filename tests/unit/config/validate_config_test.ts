@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { parseConfig } from "../../../src/config/load_config.ts";
+import { validateConfig } from "../../../src/config/validate_config.ts";
+import { BUILT_IN_POLICY } from "../../../src/config/defaults.ts";
+
+const noEnv = () => undefined;
+const route = (extra: Record<string, unknown> = {}) => ({
+  name: "users",
+  path: "/api/users/*",
+  upstreams: ["http://10.0.0.5:8080/v1/"],
+  ...extra,
+});
+
+Deno.test("policies merge built-in → defaults → route, deeply", () => {
+  const result = validateConfig({
+    defaults: {
+      timeouts: { headersMs: 5000 },
+      retry: { budget: { ratio: 0.5 } },
+    },
+    routes: [
+      route({ policy: { retry: { retries: 0 } } }),
+      route({ name: "b" }),
+    ],
+  }, noEnv);
+  assert.ok(result.ok);
+  const [users, b] = result.config.routes;
+  assert.equal(users.policy.timeouts.headersMs, 5000);
+  assert.equal(users.policy.timeouts.idleMs, BUILT_IN_POLICY.timeouts.idleMs);
+  assert.equal(users.policy.retry.retries, 0);
+  assert.deepEqual(users.policy.retry.budget, { ratio: 0.5, minPerSecond: 10 });
+  assert.equal(b.policy.retry.retries, 2);
+  assert.equal(users.upstreams[0].basePath, "/v1");
+  assert.equal(users.upstreams[0].origin, "http://10.0.0.5:8080");
+});
+
+Deno.test("every problem is reported with its path, not just the first", () => {
+  const result = validateConfig({
+    admin: { token: "short" },
+    routes: [
+      route({ upstreams: ["ftp://x", "http://u:p@h/"], methods: [] }),
+      route({ path: "api", policy: { breaker: { failureRate: 2 }, polcy: 1 } }),
+    ],
+  }, noEnv);
+  assert.ok(!result.ok);
+  const paths = result.errors.map((e) => e.split(":")[0]);
+  assert.deepEqual(paths, [
+    "admin.token",
+    "routes[0].methods",
+    "routes[0].upstreams[0]",
+    "routes[0].upstreams[1]",
+    "routes[1].name",
+    "routes[1].path",
+    "routes[1].policy.polcy",
+    "routes[1].policy.breaker.failureRate",
+  ]);
+});
+
+Deno.test("secrets come from the environment when named; missing ones are errors", () => {
+  const env = (name: string) =>
+    ({ ADMIN: "0123456789abcdef!", KEYS: "k1, k2,," })[name];
+  const ok = validateConfig({
+    admin: { tokenEnv: "ADMIN" },
+    routes: [route({ auth: { apiKeysEnv: "KEYS" } })],
+  }, env);
+  assert.ok(ok.ok);
+  assert.equal(ok.config.adminToken, "0123456789abcdef!");
+  assert.deepEqual(ok.config.routes[0].auth?.apiKeys, ["k1", "k2"]);
+
+  const missing = validateConfig({
+    admin: { tokenEnv: "NOPE" },
+    routes: [route({ auth: { apiKeysEnv: "ALSO_NOPE" } })],
+  }, env);
+  assert.ok(!missing.ok);
+  assert.deepEqual(missing.errors, [
+    "admin.tokenEnv: environment variable NOPE is not set",
+    "routes[0].auth.apiKeysEnv: environment variable ALSO_NOPE is not set",
+  ]);
+});
+
+Deno.test("null switches an inherited cors or rateLimit off; cors gets its defaults", () => {
+  const result = validateConfig({
+    defaults: {
+      cors: { origins: ["https://app.example"] },
+      rateLimit: { requests: 5, windowSeconds: 1 },
+    },
+    routes: [
+      route(),
+      route({ name: "off", policy: { cors: null, rateLimit: null } }),
+    ],
+  }, noEnv);
+  assert.ok(result.ok);
+  const [on, off] = result.config.routes;
+  assert.deepEqual(on.policy.cors?.origins, ["https://app.example"]);
+  assert.ok(on.policy.cors?.methods.includes("GET"));
+  assert.equal(off.policy.cors, null);
+  assert.equal(off.policy.rateLimit, null);
+});
+
+Deno.test("cross-field rules: maxMs ≥ baseMs, totalMs ≥ headersMs, no * with credentials", () => {
+  const result = validateConfig({
+    routes: [route({
+      policy: {
+        retry: { baseMs: 100, maxMs: 10 },
+        timeouts: { headersMs: 1000, totalMs: 10 },
+        cors: { origins: ["*"], credentials: true },
+      },
+    })],
+  }, noEnv);
+  assert.ok(!result.ok);
+  assert.deepEqual(result.errors.map((e) => e.split(":")[0]), [
+    "routes[0].policy.retry.maxMs",
+    "routes[0].policy.timeouts.totalMs",
+    "routes[0].policy.cors.origins",
+  ]);
+});
+
+Deno.test("invalid JSON is one clear error", () => {
+  const result = parseConfig("{ routes: [", noEnv);
+  assert.ok(!result.ok);
+  assert.match(result.errors[0], /^\(root\): invalid JSON: /);
+});
