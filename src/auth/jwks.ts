@@ -42,7 +42,8 @@ const REFETCH_COOLDOWN_MS = 30_000;
  * @example
  * ```ts
  * import { createStaticJwks } from "./jwks.ts";
- * const source = createStaticJwks({ keys: [{ kty: "EC", kid: "a" }] });
+ * const key = { kty: "EC", kid: "a" } as JsonWebKey;
+ * const source = createStaticJwks({ keys: [key] });
  * (await source.keysFor("a")).length; // 1
  * ```
  */
