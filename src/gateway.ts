@@ -23,8 +23,6 @@ import { MemoryBreakerStore } from "./runtime/memory/breaker_store.ts";
 export interface ClientContext {
   /** The peer's IP address (Deno: `info.remoteAddr`; Workers: `CF-Connecting-IP`). */
   address?: string;
-  /** Keeps background work (store writes) alive after the response (Workers). */
-  waitUntil?(promise: Promise<unknown>): void;
 }
 
 export interface GatewayOptions {
@@ -72,7 +70,10 @@ export interface Gateway {
 export function createGateway(options: GatewayOptions): Gateway {
   const { config } = options;
   const clock = options.clock ?? systemClock;
-  const upstreamFetch = options.fetch ?? fetch;
+  // Called through a closure: workerd throws "Illegal invocation" when the
+  // global fetch is called detached from globalThis.
+  const upstreamFetch = options.fetch ??
+    ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const logger = createLogger({
     level: config.log.level,
     sink: options.logSink,

@@ -26,7 +26,6 @@ export default {
     const response = await built.gateway.fetch(request, {
       // Set by Cloudflare's edge (and by wrangler dev), not by the client.
       address: request.headers.get("cf-connecting-ip") ?? undefined,
-      waitUntil: (promise) => ctx.waitUntil(promise),
     });
     return respondWithBodyAsIs(response);
   },

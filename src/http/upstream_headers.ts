@@ -24,6 +24,7 @@ const SET_BY_GATEWAY = new Set([
   "expect",
 ]);
 const FORWARDING = new Set([
+  "x-real-ip",
   "x-forwarded-for",
   "x-forwarded-proto",
   "x-forwarded-host",

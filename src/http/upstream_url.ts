@@ -1,8 +1,11 @@
 import type { Upstream } from "../config/types.ts";
 
 // A `.` or `..` segment once percent-decoding is done, with `/` or `\` as
-// separators: what an upstream that decodes before normalising would follow.
-const DOT_SEGMENT = /(^|[\/\\])\.\.?([\/\\]|$)/;
+// separators and `;` ending a segment (servlet containers drop `;params`):
+// what an upstream that decodes before normalising would follow.
+const DOT_SEGMENT = /(^|[\/\\])\.\.?([\/\\;]|$)/;
+// Control characters decoded from %00-%1f would end up in the upstream request line.
+// deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 /**

@@ -58,7 +58,6 @@ export async function forward(
     () => exchangeAbort.abort(new UpstreamTimeout("total")),
     timeouts.totalMs,
   );
-  let attemptAbort: AbortController | null = null;
   let finished = false;
   const finish = () => {
     if (finished) return;
@@ -108,7 +107,6 @@ export async function forward(
       exchange.attempts++;
       exchange.upstream = upstream.url;
       const controller = new AbortController();
-      attemptAbort = controller;
       const remaining = deadline - clock.now();
       headers.set("x-request-deadline-ms", String(Math.max(0, remaining)));
       const outcome = await attemptOnce(

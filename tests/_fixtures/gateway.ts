@@ -26,7 +26,7 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(
+export function startTestGateway(
   rawConfig: unknown,
   options: Omit<GatewayOptions, "config" | "logSink"> & {
     env?: Record<string, string>;
@@ -52,7 +52,7 @@ export async function startTestGateway(
   });
   const port = serving.port;
   const accessLogs = () => logs.filter((line) => line.msg === "access");
-  return {
+  return Promise.resolve({
     url: `http://127.0.0.1:${port}`,
     port,
     serving,
@@ -82,7 +82,7 @@ export async function startTestGateway(
     async close() {
       await serving.shutdown();
     },
-  };
+  });
 }
 
 /** A one-route config pointing at `upstreams`, with `policy` merged in. */

@@ -34,6 +34,8 @@ export interface ProfileSummary {
   buckets: { bucket: string; selfMs: number }[];
   /** Functions in the repo's `src/`, by self time. */
   own: FunctionCost[];
+  /** Functions in the repo's `src/`, by inclusive time: which stage costs most. */
+  ownByTotal: FunctionCost[];
   /** All functions, by self time. */
   overall: FunctionCost[];
 }
@@ -147,6 +149,7 @@ export function summarizeProfile(
   }
   const idleMs = bucketMs.get(IDLE) ?? 0;
   bucketMs.delete(IDLE);
+  const own = costs.filter((c) => c.url.startsWith(repoRoot + "src/"));
   const strip = ({ url: _url, ...cost }: FunctionCost & { url: string }) =>
     cost;
   return {
@@ -154,10 +157,8 @@ export function summarizeProfile(
     buckets: [...bucketMs].filter(([, selfMs]) => selfMs > 0)
       .map(([bucket, selfMs]) => ({ bucket, selfMs }))
       .sort((a, b) => b.selfMs - a.selfMs),
-    own: costs.filter((c) => c.url.startsWith(repoRoot + "src/")).slice(
-      0,
-      limit,
-    )
+    own: own.slice(0, limit).map(strip),
+    ownByTotal: own.toSorted((a, b) => b.totalMs - a.totalMs).slice(0, limit)
       .map(strip),
     overall: costs.filter((c) => c.name !== IDLE).slice(0, limit).map(strip),
   };

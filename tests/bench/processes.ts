@@ -51,7 +51,7 @@ async function* splitLines(
  * Starts, tracks and stops the bench's child processes.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const group = new ProcessGroup();
  * try {
  *   const origin = group.spawn("origin", Deno.execPath(), ["run", "-A", "origin.ts"], { cpus: "0" });

@@ -49,7 +49,10 @@ Deno.test("the headers timeout never cuts a healthy stream that outlasts it", as
     );
     assert.equal(res.status, 200);
     assert.ok(res.complete);
-    assert.equal(new TextDecoder().decode(res.body).trim().split("\n").length, 5);
+    assert.equal(
+      new TextDecoder().decode(res.body).trim().split("\n").length,
+      5,
+    );
   } finally {
     await gw.close();
     await origin.close();
@@ -169,7 +172,9 @@ Deno.test("a body larger than replayBufferBytes is sent once, never retried", as
 Deno.test("Retry-After is waited out up to the cap; above it the response goes back", async () => {
   const origin = await Origin.start();
   const gw = await startTestGateway(routeConfig([origin.url], {
-    policy: { retry: { retries: 1, baseMs: 1, maxMs: 1, retryAfterCapMs: 1000 } },
+    policy: {
+      retry: { retries: 1, baseMs: 1, maxMs: 1, retryAfterCapMs: 1000 },
+    },
   }));
   try {
     const started = performance.now();
@@ -180,7 +185,9 @@ Deno.test("Retry-After is waited out up to the cap; above it the response goes b
     await waited.body?.cancel();
     assert.ok(performance.now() - started >= 290, "Retry-After not honoured");
 
-    const tooLong = await fetch(`${gw.url}/api/flaky?fail=1&key=ra2&retry-after=60`);
+    const tooLong = await fetch(
+      `${gw.url}/api/flaky?fail=1&key=ra2&retry-after=60`,
+    );
     assert.equal(tooLong.status, 503);
     assert.equal(tooLong.headers.get("retry-after"), "60");
     assert.equal(tooLong.headers.get("x-gateway-attempts"), "1");
@@ -213,7 +220,10 @@ Deno.test("the retry budget bounds a 503 storm to (1 + ratio) × offered load", 
     }
     const seen = origin.hits("/status/503");
     assert.ok(seen >= offered, `only ${seen}`);
-    assert.ok(seen <= offered * 1.2, `${seen} upstream calls for ${offered} requests`);
+    assert.ok(
+      seen <= offered * 1.2,
+      `${seen} upstream calls for ${offered} requests`,
+    );
     assert.ok(seen > offered, "no retry at all");
   } finally {
     await gw.close();
@@ -264,7 +274,13 @@ Deno.test("breaker: opens on failures, rejects without calling, half-open lets e
     routeConfig([`http://127.0.0.1:${upstream.addr.port}`], {
       policy: {
         retry: { retries: 0 },
-        breaker: { size: 4, minCalls: 4, failureRate: 0.5, openMs: 10_000, halfOpenProbes: 2 },
+        breaker: {
+          size: 4,
+          minCalls: 4,
+          failureRate: 0.5,
+          openMs: 10_000,
+          halfOpenProbes: 2,
+        },
       },
     }),
     { clock },
@@ -283,7 +299,10 @@ Deno.test("breaker: opens on failures, rejects without calling, half-open lets e
 
     healthy = true;
     clock.advance(10_000);
-    const concurrent = Array.from({ length: 4 }, () => fetch(`${gw.url}/api/x`));
+    const concurrent = Array.from(
+      { length: 4 },
+      () => fetch(`${gw.url}/api/x`),
+    );
     await probesArrived;
     // Two probes are held at the upstream; the other two must be refused
     // without reaching it (calls counts every arrival).

@@ -3,7 +3,7 @@
  * gateway's own start-up log, so the harness reads all of them one way.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * Deno.serve({ port: 0, onListen: announceListening }, () => new Response());
  * ```
  */
