@@ -3,8 +3,8 @@ import {
   type ServerProcess,
   spawnCaptured,
   waitForExit,
-} from "./child_process.ts";
-import { freePort } from "./free_port.ts";
+} from "../../_fixtures/child_process.ts";
+import { freePort } from "../../_fixtures/free_port.ts";
 
 /**
  * Start-up bound: on a fresh clone the first run installs wrangler from npm

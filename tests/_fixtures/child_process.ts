@@ -1,7 +1,7 @@
 import { LineLog } from "./line_log.ts";
 
 /** The repository root, where `deno.json` and `wrangler.toml` live. */
-export const REPO_ROOT = new URL("../../../", import.meta.url).pathname;
+export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 
 /** A server under test running as a child process. */
 export interface ServerProcess {
