@@ -442,7 +442,7 @@ Deno.test({
         env: otelEnv(collector),
       });
       try {
-        const joined = await fetch(`${gateway.baseUrl}/api/echo?joined`, {
+        const joined = await fetch(`${gateway.baseUrl}/api/echo/joined`, {
           headers: { traceparent: CLIENT_TRACEPARENT },
         });
         await joined.body?.cancel();
@@ -457,10 +457,10 @@ Deno.test({
         ]);
 
         // No client traceparent: the trace Deno starts is the one logged.
-        const started = await fetch(`${gateway.baseUrl}/api/echo?started`);
+        const started = await fetch(`${gateway.baseUrl}/api/echo/started`);
         await started.body?.cancel();
         const access = await gateway.waitForLog((line) =>
-          line.msg === "access" && String(line.path).endsWith("?started")
+          line.msg === "access" && line.path === "/api/echo/started"
         );
         assert.equal(typeof access.traceId, "string");
         const fresh = await serverAndClientSpans(
