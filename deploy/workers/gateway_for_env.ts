@@ -1,6 +1,14 @@
 import bundledConfig from "../../gateway.json" with { type: "json" };
 import { parseConfig } from "../../src/config/load_config.ts";
-import { createGateway, type Gateway } from "../../src/gateway.ts";
+import {
+  createGateway,
+  type Gateway,
+  type GatewayOptions,
+} from "../../src/gateway.ts";
+import {
+  type BreakerObjectNamespace,
+  DurableBreakerStore,
+} from "../../src/runtime/workers/durable_breaker_store.ts";
 import {
   WorkersKvBreakerStore,
   type WorkersKvNamespace,
@@ -11,7 +19,9 @@ import { fetchKeepingEncoding } from "./body_as_is.ts";
 export interface WorkerEnv {
   /** The whole config as JSON text; empty or absent: the bundled gateway.json. */
   GATEWAY_CONFIG?: string;
-  /** Breaker hints shared by every isolate (see kv_breaker_store.ts). */
+  /** Breaker state shared exactly by every isolate (see durable_breaker_store.ts); preferred. */
+  GATEWAY_BREAKERS?: BreakerObjectNamespace;
+  /** Breaker hints shared by every isolate (see kv_breaker_store.ts); used without GATEWAY_BREAKERS. */
   GATEWAY_KV?: WorkersKvNamespace;
   /** Other string variables and secrets, read by the config's `*Env` names. */
   readonly [name: string]: unknown;
@@ -28,7 +38,12 @@ export type WorkerGateway =
   | { ok: false; errors: string[] };
 
 let current:
-  | { configText: string; kv: unknown; built: WorkerGateway }
+  | {
+    configText: string;
+    breakers: unknown;
+    kv: unknown;
+    built: WorkerGateway;
+  }
   | undefined;
 
 /**
@@ -41,8 +56,8 @@ let latestContext: WorkerContext | undefined;
 /**
  * The gateway for `env`, built on first use and kept for the isolate's life
  * (breaker state, metrics and the JWKS cache live in it). A different config
- * text or KV binding (another environment in the same isolate) rebuilds it.
- * An invalid config is logged once, as one JSON line listing every error.
+ * text or breaker binding (another environment in the same isolate) rebuilds
+ * it. An invalid config is logged once, as one JSON line listing every error.
  *
  * @example
  * ```ts ignore
@@ -53,11 +68,19 @@ let latestContext: WorkerContext | undefined;
 export function gatewayFor(env: WorkerEnv, ctx: WorkerContext): WorkerGateway {
   latestContext = ctx;
   const configText = env.GATEWAY_CONFIG || JSON.stringify(bundledConfig);
-  if (current?.configText === configText && current.kv === env.GATEWAY_KV) {
+  if (
+    current?.configText === configText &&
+    current.breakers === env.GATEWAY_BREAKERS && current.kv === env.GATEWAY_KV
+  ) {
     return current.built;
   }
   const built = build(configText, env);
-  current = { configText, kv: env.GATEWAY_KV, built };
+  current = {
+    configText,
+    breakers: env.GATEWAY_BREAKERS,
+    kv: env.GATEWAY_KV,
+    built,
+  };
   return built;
 }
 
@@ -76,16 +99,40 @@ function build(configText: string, env: WorkerEnv): WorkerGateway {
   }
   const gateway = createGateway({
     config: parsed.config,
-    // Without the binding (a wrangler.toml without it) the gateway still
-    // runs, with breaker state local to each isolate.
-    breakerStore: env.GATEWAY_KV === undefined
-      ? undefined
-      : new WorkersKvBreakerStore(env.GATEWAY_KV),
+    ...breakerSharingFor(env),
     fetch: fetchKeepingEncoding,
     logSink: (line) => console.log(line),
     waitUntil: keepAlive,
   });
   return { ok: true, gateway };
+}
+
+/**
+ * Where breaker state is shared: the Durable Object when bound (exact), else
+ * Workers KV (advisory), else nowhere (each isolate on its own: a
+ * wrangler.toml without either binding still runs).
+ */
+function breakerSharingFor(
+  env: WorkerEnv,
+): Pick<GatewayOptions, "breakerStore" | "breakerSync"> {
+  if (env.GATEWAY_BREAKERS !== undefined) {
+    return {
+      breakerStore: new DurableBreakerStore(env.GATEWAY_BREAKERS),
+      breakerSync: {
+        // One object serves every isolate (about a thousand calls a second
+        // at most): one background sync per isolate per second, and an open
+        // still reaches every busy isolate within about a second.
+        syncIntervalMs: 1000,
+        // Isolates far from the object's location need a long round trip;
+        // only half-open admissions wait on it.
+        storeTimeoutMs: 1000,
+      },
+    };
+  }
+  if (env.GATEWAY_KV !== undefined) {
+    return { breakerStore: new WorkersKvBreakerStore(env.GATEWAY_KV) };
+  }
+  return {};
 }
 
 function keepAlive(promise: Promise<unknown>): void {

@@ -1,7 +1,8 @@
 /**
  * The Cloudflare Workers entry (`wrangler.toml` `main`): the same gateway as
  * on Deno, with the config from the `GATEWAY_CONFIG` variable or the bundled
- * gateway.json and breaker hints in the `GATEWAY_KV` namespace.
+ * gateway.json and breaker state in the `GATEWAY_BREAKERS` Durable Object
+ * (or, without that binding, hints in the `GATEWAY_KV` namespace).
  *
  * @module
  */
@@ -13,6 +14,9 @@ import {
   type WorkerContext,
   type WorkerEnv,
 } from "./gateway_for_env.ts";
+
+// Workers finds a Durable Object class among the entry module's exports.
+export { BreakerStateObject } from "../../src/runtime/workers/breaker_state_object.ts";
 
 export default {
   async fetch(
