@@ -17,12 +17,15 @@ import type { BreakerStore } from "./resilience/breaker_store.ts";
 import { type Clock, systemClock } from "./resilience/clock.ts";
 import { Exchange } from "./pipeline/exchange.ts";
 import { compileRoute } from "./pipeline/route_runtime.ts";
+import type { ForwardDeps } from "./pipeline/forward.ts";
 import { MemoryBreakerStore } from "./runtime/memory/breaker_store.ts";
 
 /** What the runtime knows about the connection a request came in on. */
 export interface ClientContext {
   /** The peer's IP address (Deno: `info.remoteAddr`; Workers: `CF-Connecting-IP`). */
   address?: string;
+  /** Settles when the runtime has sent the whole response (Deno: `info.completed`). */
+  completed?: Promise<unknown>;
 }
 
 export interface GatewayOptions {
@@ -37,6 +40,8 @@ export interface GatewayOptions {
   /** Workers: keeps background store writes alive. */
   waitUntil?(promise: Promise<unknown>): void;
   /** How breaker state is pulled from the store (see `BreakerBoardOptions`). */
+  /** See `ForwardDeps.continueTrace` (Deno's OpenTelemetry). */
+  continueTrace?: ForwardDeps["continueTrace"];
   breakerSync?: Pick<
     BreakerBoardOptions,
     "autoSync" | "syncIntervalMs" | "storeTimeoutMs"
@@ -124,7 +129,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         logger.warn("JWKS fetch failed", { route: route.name, error }),
     });
   });
-  const isTrusted = createProxyTrust(config.trustedProxies);
+  // Without trusted proxies no address needs parsing on the hot path.
+  const isTrusted = config.trustedProxies.length === 0
+    ? () => false
+    : createProxyTrust(config.trustedProxies);
   let draining = false;
   let inflight = 0;
 
@@ -138,6 +146,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger,
     random: options.random ?? Math.random,
     serverTiming: config.serverTiming,
+    continueTrace: options.continueTrace,
     isDraining: () => draining,
   });
 
@@ -190,6 +199,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         clock.now(),
         finish,
       );
+      exchange.completed = client.completed;
       inflight++;
       const response = await app.fetch(request, exchange);
       if (!response.headers.has("x-request-id")) {

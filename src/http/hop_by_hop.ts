@@ -37,19 +37,25 @@ export function connectionListed(headers: Headers): Set<string> | null {
   return names;
 }
 
+/** Response headers the gateway sets itself; an upstream's are replaced. */
+const SET_ON_RESPONSE = new Set(["x-request-id", "x-gateway-attempts"]);
+
 /**
- * Copies response headers without hop-by-hop ones and without headers that
- * advertise the upstream's software.
+ * The response headers to pass back, as name/value pairs (validated once by
+ * `Response`): without hop-by-hop ones, without headers that advertise the
+ * upstream's software, without those the gateway sets itself.
  */
-export function forwardableResponseHeaders(upstream: Headers): Headers {
+export function forwardableResponseHeaders(
+  upstream: Headers,
+): [string, string][] {
   const listed = connectionListed(upstream);
-  const out = new Headers();
+  const out: [string, string][] = [];
   for (const [name, value] of upstream) {
     if (
-      HOP_BY_HOP.has(name) || listed?.has(name) || name === "server" ||
-      name === "x-powered-by"
+      HOP_BY_HOP.has(name) || listed?.has(name) || SET_ON_RESPONSE.has(name) ||
+      name === "server" || name === "x-powered-by"
     ) continue;
-    out.append(name, value);
+    out.push([name, value]);
   }
   return out;
 }

@@ -47,9 +47,17 @@ const HEX = Array.from(
   (_, i) => i.toString(16).padStart(2, "0"),
 );
 
+// Random bytes drawn in bulk: one getRandomValues call serves many requests.
+const pool = new Uint8Array(4096);
+let poolOffset = pool.length;
+
 function randomHex(bytes: number): string {
-  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
+  if (poolOffset + bytes > pool.length) {
+    crypto.getRandomValues(pool);
+    poolOffset = 0;
+  }
   let out = "";
-  for (const byte of buffer) out += HEX[byte];
+  for (let i = poolOffset; i < poolOffset + bytes; i++) out += HEX[pool[i]];
+  poolOffset += bytes;
   return out;
 }

@@ -37,6 +37,9 @@ const FORWARDING = new Set([
  * `remove` dropped (credentials the gateway consumed), X-Forwarded-* appended
  * or set, request id and trace context set.
  *
+ * Returned as name/value pairs: `fetch` validates them once, where a
+ * `Headers` object would be validated on every append and again on copy.
+ *
  * `Accept-Encoding: identity` goes upstream because Deno's `fetch` decodes
  * gzip/br bodies while keeping their `Content-Encoding`/`Content-Length`
  * unless the request asked for identity; with it, whatever encoded bytes an
@@ -46,32 +49,40 @@ export function upstreamRequestHeaders(
   incoming: Headers,
   peer: Peer,
   requestId: string,
-  traceparent: string,
+  /** `null` when a tracer injects its own into `fetch`. */
+  traceparent: string | null,
   remove: ReadonlySet<string>,
-): Headers {
+): [string, string][] {
   const listed = connectionListed(incoming);
-  const out = new Headers();
+  const out: [string, string][] = [];
+  let forwardedFor: string | null = null;
+  let forwardedProto = false, forwardedHost = false;
   for (const [name, value] of incoming) {
     if (
       HOP_BY_HOP.has(name) || SET_BY_GATEWAY.has(name) || remove.has(name) ||
-      listed?.has(name) || (FORWARDING.has(name) && !peer.trusted)
+      listed?.has(name)
     ) continue;
-    out.append(name, value);
+    if (FORWARDING.has(name)) {
+      if (!peer.trusted) continue;
+      if (name === "x-forwarded-for") {
+        forwardedFor = value;
+        continue;
+      }
+      if (name === "x-forwarded-proto") forwardedProto = true;
+      if (name === "x-forwarded-host") forwardedHost = true;
+    }
+    out.push([name, value]);
   }
   if (peer.address !== undefined) {
-    const prior = out.get("x-forwarded-for");
-    out.set(
+    out.push([
       "x-forwarded-for",
-      prior === null ? peer.address : `${prior}, ${peer.address}`,
-    );
-  }
-  if (!out.has("x-forwarded-proto")) out.set("x-forwarded-proto", peer.proto);
+      forwardedFor === null ? peer.address : `${forwardedFor}, ${peer.address}`,
+    ]);
+  } else if (forwardedFor !== null) out.push(["x-forwarded-for", forwardedFor]);
+  if (!forwardedProto) out.push(["x-forwarded-proto", peer.proto]);
   const host = incoming.get("host");
-  if (host !== null && !out.has("x-forwarded-host")) {
-    out.set("x-forwarded-host", host);
-  }
-  out.set("x-request-id", requestId);
-  out.set("traceparent", traceparent);
-  out.set("accept-encoding", "identity");
+  if (host !== null && !forwardedHost) out.push(["x-forwarded-host", host]);
+  out.push(["x-request-id", requestId], ["accept-encoding", "identity"]);
+  if (traceparent !== null) out.push(["traceparent", traceparent]);
   return out;
 }

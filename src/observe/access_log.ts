@@ -1,4 +1,4 @@
-import { consoleSink, type LogSink, toLogLine } from "./log_line.ts";
+import { consoleSink, type LogSink } from "./log_line.ts";
 
 /**
  * Envoy-style response flags: why an exchange went the way it did.
@@ -96,7 +96,9 @@ export function createAccessLog(
       sampleRate === 1 ||
       random() < sampleRate;
     if (!kept) return;
-    sink(toLogLine({
+    // Every field is a string, number or null: plain JSON.stringify (no
+    // replacer) is safe and several times faster on this hot path.
+    sink(JSON.stringify({
       time: new Date(now()).toISOString(),
       level: "info",
       msg: "access",

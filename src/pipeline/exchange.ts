@@ -21,6 +21,11 @@ export class Exchange {
   traceId: string | null = null;
   /** Set once the response body is handed over to be streamed; finish() then waits for its end. */
   streaming = false;
+  /**
+   * Settles when the runtime has finished sending the response (Deno:
+   * `info.completed`); lets small bodies go out without a JavaScript stream.
+   */
+  completed: Promise<unknown> | undefined = undefined;
   private finished = false;
 
   constructor(

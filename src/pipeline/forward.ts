@@ -11,6 +11,7 @@ import { sleep } from "../resilience/sleep.ts";
 import { continueTrace } from "../http/traceparent.ts";
 import { ClientGone, isTimeout, UpstreamTimeout } from "./abort_reasons.ts";
 import type { Exchange } from "./exchange.ts";
+import { ExchangeAborter } from "./exchange_aborter.ts";
 import { limitBody } from "./limit_body.ts";
 import type { RouteRuntime } from "./route_runtime.ts";
 import { streamBack } from "./stream_back.ts";
@@ -22,6 +23,15 @@ export interface ForwardDeps {
   metrics: GatewayMetrics;
   random: () => number;
   serverTiming: boolean;
+  /**
+   * Continues the client's trace; by default `continueTrace` (the gateway
+   * sets `traceparent` itself). A tracer such as Deno's OpenTelemetry, which
+   * injects its own `traceparent` into `fetch`, returns `traceparent: null`.
+   */
+  continueTrace?: (
+    request: Request,
+    route: { name: string; path: string },
+  ) => { traceId: string; traceparent: string | null };
 }
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
@@ -50,12 +60,11 @@ export async function forward(
   const { retry, timeouts } = policy;
   const deadline = exchange.startedAt + timeouts.totalMs;
 
-  // One signal for the exchange: the client leaving or the total deadline.
-  const exchangeAbort = new AbortController();
-  const onClientAbort = () => exchangeAbort.abort(new ClientGone());
+  const aborter = new ExchangeAborter();
+  const onClientAbort = () => aborter.abort(new ClientGone());
   request.signal.addEventListener("abort", onClientAbort, { once: true });
   const cancelTotal = clock.setTimeout(
-    () => exchangeAbort.abort(new UpstreamTimeout("total")),
+    () => aborter.abort(new UpstreamTimeout("total")),
     timeouts.totalMs,
   );
   let finished = false;
@@ -80,7 +89,8 @@ export async function forward(
       retryEligible,
     );
     const { pathname, search } = splitTarget(request.url);
-    const trace = continueTrace(request.headers.get("traceparent"));
+    const trace = deps.continueTrace?.(request, rt.route) ??
+      continueTrace(request.headers.get("traceparent"));
     exchange.traceId = trace.traceId;
     const headers = upstreamRequestHeaders(
       request.headers,
@@ -89,7 +99,7 @@ export async function forward(
       trace.traceparent,
       rt.removedHeaders,
     );
-    for (const [name, value] of extraHeaders) headers.set(name, value);
+    headers.push(...extraHeaders);
 
     let admission = await admitNext(rt, board, 0);
     if (!admission.allowed) throw circuitOpen(admission.retryAfterMs, exchange);
@@ -106,16 +116,17 @@ export async function forward(
       }
       exchange.attempts++;
       exchange.upstream = upstream.url;
-      const controller = new AbortController();
+      const controller = aborter.nextStep();
       const remaining = deadline - clock.now();
-      headers.set("x-request-deadline-ms", String(Math.max(0, remaining)));
       const outcome = await attemptOnce(
         url,
         method,
-        headers,
+        [
+          ...headers,
+          ["x-request-deadline-ms", String(Math.max(0, remaining))],
+        ],
         body.take(),
         controller,
-        exchangeAbort.signal,
         Math.min(timeouts.headersMs, remaining),
         deps,
       );
@@ -144,15 +155,14 @@ export async function forward(
             clock,
             idleMs: timeouts.idleMs,
             abort: (reason) => controller.abort(reason),
-            abortReason: () =>
-              controller.signal.reason ?? exchangeAbort.signal.reason,
+            abortReason: () => controller.signal.reason,
             done: finish,
             headers: responseHeaders(exchange, elapsed, deps.serverTiming),
           });
         }
         await response.body?.cancel();
         admission = next.admission;
-        await sleep(clock, next.delayMs, exchangeAbort.signal);
+        await sleep(clock, next.delayMs, aborter.nextStep().signal);
       } else {
         if (body.tooLarge) {
           admission.report({ failure: false, durationMs: elapsed });
@@ -162,7 +172,7 @@ export async function forward(
             `The request body is larger than this route accepts (${policy.maxBodyBytes} bytes).`,
           );
         }
-        const reason = exchangeAbort.signal.reason;
+        const reason = controller.signal.reason;
         if (reason instanceof ClientGone) {
           admission.report({ failure: false, durationMs: elapsed });
           throw reason;
@@ -182,7 +192,7 @@ export async function forward(
           : null;
         if (next === null) throw failureError(failure, reason, exchange);
         admission = next.admission;
-        await sleep(clock, next.delayMs, exchangeAbort.signal);
+        await sleep(clock, next.delayMs, aborter.nextStep().signal);
       }
       metrics.retry(route);
       exchange.flag("RT");
@@ -266,10 +276,9 @@ type AttemptOutcome =
 async function attemptOnce(
   url: string,
   method: string,
-  headers: Headers,
+  headers: [string, string][],
   body: BodyInit | null,
   controller: AbortController,
-  exchangeSignal: AbortSignal,
   headersMs: number,
   deps: ForwardDeps,
 ): Promise<AttemptOutcome> {
@@ -279,7 +288,7 @@ async function attemptOnce(
     () => controller.abort(new UpstreamTimeout("headers")),
     headersMs,
   );
-  const signal = AbortSignal.any([controller.signal, exchangeSignal]);
+  const { signal } = controller;
   try {
     const response = await deps.fetch(url, {
       method,

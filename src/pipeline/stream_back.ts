@@ -19,6 +19,13 @@ export interface StreamBackOptions {
 }
 
 /**
+ * Small bodies of known length are handed to the runtime as they are, so it
+ * pipes them without running JavaScript per chunk; for them the idle
+ * timeout bounds the whole body (see the README).
+ */
+const NATIVE_BODY_MAX_BYTES = 64 * 1024;
+
+/**
  * Streams an upstream response to the client chunk by chunk: each chunk is
  * passed on as it arrives (a pull per client read, nothing buffered beyond
  * the chunk in hand), an idle watchdog ends a silent body, and any failure
@@ -31,8 +38,7 @@ export function streamBack(
   options: StreamBackOptions,
 ): Response {
   const headers = forwardableResponseHeaders(upstream.headers);
-  for (const [name, value] of options.headers) headers.set(name, value);
-  headers.set("x-request-id", exchange.requestId);
+  headers.push(...options.headers, ["x-request-id", exchange.requestId]);
   const init = {
     status: upstream.status,
     statusText: upstream.statusText,
@@ -53,6 +59,10 @@ export function streamBack(
     return new Response(null, init);
   }
   exchange.streaming = true;
+  const length = Number(upstream.headers.get("content-length") ?? NaN);
+  if (exchange.completed !== undefined && length <= NATIVE_BODY_MAX_BYTES) {
+    return nativeBody(upstream, init, length, exchange, options);
+  }
   const reader = upstream.body.getReader();
   const watchdog = idleWatchdog(
     clock,
@@ -94,4 +104,36 @@ export function streamBack(
     },
   }, { highWaterMark: 0 });
   return new Response(body, init);
+}
+
+function nativeBody(
+  upstream: Response,
+  init: ResponseInit,
+  length: number,
+  exchange: Exchange,
+  options: StreamBackOptions,
+): Response {
+  const { clock } = options;
+  const started = clock.now();
+  const cancelIdle = clock.setTimeout(
+    () => options.abort(new UpstreamTimeout("idle")),
+    options.idleMs,
+  );
+  const settle = (sent: boolean) => {
+    cancelIdle();
+    const reason = options.abortReason();
+    if (isTimeout(reason)) exchange.flag(reason.kind === "idle" ? "IT" : "TT");
+    else if (!sent) {
+      // The request signal fires only on client disconnect (no legacy abort).
+      exchange.flag(exchange.request.signal.aborted ? "CD" : "UR");
+    }
+    if (sent && reason === undefined) {
+      exchange.bytesOut = length;
+      exchange.ttfbMs = started - exchange.startedAt;
+    }
+    options.done();
+    exchange.finish(upstream.status);
+  };
+  exchange.completed!.then(() => settle(true), () => settle(false));
+  return new Response(upstream.body, init);
 }

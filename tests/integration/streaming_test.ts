@@ -79,24 +79,33 @@ Deno.test("a request body streams to the upstream as it arrives", async () => {
   }
 });
 
-Deno.test("an upstream body shorter than its Content-Length ends the client's response abnormally", async () => {
-  const raw = RawOrigin.start(shortBody(100, 10));
-  const gw = await startTestGateway(routeConfig([raw.url]));
-  try {
-    const res = await rawRequest(
-      gw.port,
-      "GET /api/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    );
-    assert.equal(res.status, 200);
-    assert.equal(res.complete, false, "truncated body looked complete");
-    assert.ok(res.body.length < 100);
-    const line = await gw.waitForAccessLog(() => true);
-    assert.match(String(line.flags), /UR/);
-  } finally {
-    await gw.close();
-    await raw.close();
-  }
-});
+for (
+  const [declared, path] of [
+    [100, "handed natively to Deno (≤ 64 KiB)"],
+    [200_000, "streamed through the gateway's reader"],
+  ] as const
+) {
+  Deno.test(`a body shorter than its Content-Length ends abnormally: ${path}`, async () => {
+    const raw = RawOrigin.start(shortBody(declared, 10));
+    const gw = await startTestGateway(routeConfig([raw.url]));
+    try {
+      const res = await rawRequest(
+        gw.port,
+        "GET /api/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      );
+      assert.equal(res.status, 200);
+      assert.equal(res.complete, false, "truncated body looked complete");
+      assert.ok(res.body.length < declared);
+      const line = await gw.waitForAccessLog(() => true);
+      // A natively piped body's failure is invisible to JavaScript: only the
+      // streamed path can flag it in the log (see README, Performance).
+      if (declared > 64 * 1024) assert.match(String(line.flags), /UR/);
+    } finally {
+      await gw.close();
+      await raw.close();
+    }
+  });
+}
 
 Deno.test("an upstream reset mid-stream ends the client's chunked response abnormally", async () => {
   const raw = RawOrigin.start(resetMidChunked(2));

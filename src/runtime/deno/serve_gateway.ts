@@ -4,6 +4,18 @@ import {
   type Gateway,
   type GatewayOptions,
 } from "../../gateway.ts";
+import { batchedSink } from "../../observe/batched_sink.ts";
+import { systemClock } from "../../resilience/clock.ts";
+
+const encoder = new TextEncoder();
+
+function writeStdout(text: string): void {
+  const bytes = encoder.encode(text);
+  let written = 0;
+  while (written < bytes.length) {
+    written += Deno.stdout.writeSync(bytes.subarray(written));
+  }
+}
 
 export interface ServeOptions extends Omit<GatewayOptions, "config"> {
   config: GatewayConfig;
@@ -35,7 +47,12 @@ export interface ServingGateway {
  * SIGTERM/SIGINT.
  */
 export function serveGateway(options: ServeOptions): ServingGateway {
-  const gateway = createGateway(options);
+  // Log lines leave in batches unless the caller takes them itself (tests).
+  const stdout = options.logSink ? null : batchedSink(writeStdout, systemClock);
+  const gateway = createGateway({
+    ...options,
+    logSink: options.logSink ?? stdout!.sink,
+  });
   const server = Deno.serve({
     port: options.port,
     hostname: options.hostname,
@@ -49,6 +66,7 @@ export function serveGateway(options: ServeOptions): ServingGateway {
   }, (request, info) =>
     gateway.fetch(request, {
       address: (info.remoteAddr as Deno.NetAddr).hostname,
+      completed: info.completed,
     }));
 
   let shuttingDown: Promise<void> | null = null;
@@ -77,6 +95,7 @@ export function serveGateway(options: ServeOptions): ServingGateway {
       await gateway.close();
       if (options.handleSignals) removeSignals();
       gateway.logger.info("stopped", { drained });
+      stdout?.flush();
       markStopped();
     })();
     return shuttingDown;

@@ -3,6 +3,7 @@ import type { GatewayConfig } from "../../config/types.ts";
 import { serveGateway, type ServingGateway } from "./serve_gateway.ts";
 import type { BreakerStore } from "../../resilience/breaker_store.ts";
 import { DenoKvBreakerStore } from "./kv_breaker_store.ts";
+import { otelTraceContinuer } from "./otel.ts";
 
 /** The process settings read from the environment (see the README). */
 export interface StartSettings {
@@ -94,7 +95,19 @@ export async function startFromEnv(
     Deno.exit(1);
   }
   const { settings } = result;
-  const kv = await Deno.openKv(settings.kvPath);
+  let kv: Deno.Kv;
+  try {
+    kv = await Deno.openKv(settings.kvPath);
+  } catch (error) {
+    // A wrong path is a setup mistake: say so before any port opens.
+    console.error("gateway: cannot start, the breaker store cannot be opened:");
+    console.error(
+      `  GATEWAY_KV_PATH: cannot open ${settings.kvPath ?? "(default)"}: ${
+        (error as Error).message
+      }`,
+    );
+    Deno.exit(1);
+  }
   const serving = serveGateway({
     config: settings.config,
     port: settings.port,
@@ -104,6 +117,8 @@ export async function startFromEnv(
     // Pull other instances' transitions every 250 ms even without traffic.
     breakerSync: { autoSync: true, syncIntervalMs: 250 },
     handleSignals: true,
+    // With OTEL_DENO=true, Deno's fetch injects the trace context itself.
+    continueTrace: otelTraceContinuer(),
     listenFields: {
       config: settings.configPath,
       routes: settings.config.routes.length,
