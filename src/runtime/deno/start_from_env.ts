@@ -1,7 +1,7 @@
 import { parseConfig } from "../../config/load_config.ts";
 import type { GatewayConfig } from "../../config/types.ts";
 import { serveGateway, type ServingGateway } from "./serve_gateway.ts";
-import type { BreakerStore } from "../../resilience/breaker_store.ts";
+import type { GatewayOptions } from "../../gateway.ts";
 import { DenoKvBreakerStore } from "./kv_breaker_store.ts";
 import { otelTraceContinuer } from "./otel.ts";
 
@@ -80,14 +80,19 @@ function integerSetting(
   return value;
 }
 
+/** What both Deno entries build the gateway from. */
+export interface DenoSetup {
+  settings: StartSettings;
+  kv: Deno.Kv;
+  /** Gateway options for this runtime: Deno KV breaker store, sync, tracing. */
+  gatewayOptions: Omit<GatewayOptions, "config">;
+}
+
 /**
- * Starts the gateway as `deno task start` and Deno Deploy run it: settings
- * from the environment, breaker state in Deno KV, signals handled. An
- * invalid setup prints every problem and exits 1 before any port opens.
+ * Reads and checks the settings and opens Deno KV; an invalid setup prints
+ * every problem and exits 1 before any port opens.
  */
-export async function startFromEnv(
-  overrides: { breakerStore?: BreakerStore } = {},
-): Promise<ServingGateway> {
+export async function setupFromEnv(): Promise<DenoSetup> {
   const result = await readSettings();
   if (!result.ok) {
     console.error("gateway: cannot start, the configuration is invalid:");
@@ -108,17 +113,32 @@ export async function startFromEnv(
     );
     Deno.exit(1);
   }
+  return {
+    settings,
+    kv,
+    gatewayOptions: {
+      breakerStore: new DenoKvBreakerStore(kv),
+      // Pull other instances' transitions every 250 ms even without traffic.
+      breakerSync: { autoSync: true, syncIntervalMs: 250 },
+      // With OTEL_DENO=true, Deno's fetch injects the trace context itself.
+      continueTrace: otelTraceContinuer(),
+    },
+  };
+}
+
+/**
+ * Starts the gateway as `deno task start` and Deno Deploy run it: settings
+ * from the environment, breaker state in Deno KV, signals handled.
+ */
+export async function startFromEnv(): Promise<ServingGateway> {
+  const { settings, kv, gatewayOptions } = await setupFromEnv();
   const serving = serveGateway({
+    ...gatewayOptions,
     config: settings.config,
     port: settings.port,
     hostname: settings.hostname,
     drainMs: settings.drainMs,
-    breakerStore: overrides.breakerStore ?? new DenoKvBreakerStore(kv),
-    // Pull other instances' transitions every 250 ms even without traffic.
-    breakerSync: { autoSync: true, syncIntervalMs: 250 },
     handleSignals: true,
-    // With OTEL_DENO=true, Deno's fetch injects the trace context itself.
-    continueTrace: otelTraceContinuer(),
     listenFields: {
       config: settings.configPath,
       routes: settings.config.routes.length,

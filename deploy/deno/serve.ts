@@ -1,0 +1,37 @@
+/**
+ * The `deno serve` entry: `export default { fetch }`, so Deno runs the
+ * server and can spread it over every core:
+ *
+ *   deno serve --parallel --allow-net --allow-env --allow-read --allow-write \
+ *     --port 8000 deploy/deno/serve.ts
+ *
+ * Each worker is its own isolate with its own gateway; they share breaker
+ * state through the Deno KV file (`GATEWAY_KV_PATH`), exactly like separate
+ * processes. Deno owns the listener here, so on SIGTERM it stops at once;
+ * use `deno task start` (deploy/deno/main.ts) where a graceful drain
+ * matters.
+ */
+import { createGateway } from "../../src/gateway.ts";
+import { batchedSink } from "../../src/observe/batched_sink.ts";
+import { systemClock } from "../../src/resilience/clock.ts";
+import { setupFromEnv } from "../../src/runtime/deno/start_from_env.ts";
+
+const { settings, gatewayOptions } = await setupFromEnv();
+const encoder = new TextEncoder();
+const { sink } = batchedSink(
+  (text) => void Deno.stdout.write(encoder.encode(text)),
+  systemClock,
+);
+const gateway = createGateway({
+  ...gatewayOptions,
+  config: settings.config,
+  logSink: sink,
+});
+
+export default {
+  fetch: (request, info) =>
+    gateway.fetch(request, {
+      address: (info.remoteAddr as Deno.NetAddr).hostname,
+      completed: info.completed,
+    }),
+} satisfies Deno.ServeDefaultExport;
