@@ -26,13 +26,10 @@
  *   total). Writes race without compare-and-set; readers keep the state
  *   with the higher epoch, so an older state never replaces a newer one
  *   they have seen.
- * - Strict sharing (one global probe allowance, opens seen at once) needs a
- *   strongly consistent store on Workers, i.e. a Durable Object that
- *   implements the atomic `BreakerStore` (`get`/`commit`) with its
- *   transactional storage. It is not offered yet: every half-open
- *   admission and every sync would then cross to the object's single
- *   location, and the deployment needs a Durable Object class, binding and
- *   migration in `wrangler.toml`; the port is ready for it.
+ * - Strict sharing (one global probe allowance, opens seen within about a
+ *   second) is what the Durable Object store gives
+ *   (`durable_breaker_store.ts`, binding `GATEWAY_BREAKERS`); the Workers
+ *   entry prefers it when bound and falls back to this store.
  */
 
 import type {
