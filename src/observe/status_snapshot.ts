@@ -1,26 +1,9 @@
 import type { Route } from "../config/types.ts";
-import type { BreakerStateName } from "./metrics.ts";
 import type { WindowRate } from "./rate_window.ts";
 
-/** One breaker as the admin API and the status page show it. */
-export interface BreakerView {
-  route: string;
-  /** The upstream URL as configured. */
-  upstream: string;
-  state: BreakerStateName;
-  /** Increases on every transition; tells a stale view from a fresh one. */
-  epoch: number;
-  /** When an open breaker turns half-open (ms since the epoch); `null` otherwise. */
-  openUntil: number | null;
-  /** Calls in the current window. */
-  calls: number;
-  /** Share of failed calls in the window, 0..1. */
-  failureRate: number;
-  /** Share of slow calls in the window, 0..1. */
-  slowCallRate: number;
-  /** Held in its state by an admin (force-open / force-close) until reset. */
-  forced: boolean;
-}
+import type { BreakerView } from "../resilience/breaker_board.ts";
+
+export type { BreakerView };
 
 /** One route with its recent traffic. */
 export interface RouteStatus {

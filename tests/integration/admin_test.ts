@@ -5,20 +5,11 @@
  * as it opens.
  */
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../_fixtures/chromium.ts";
 import { Origin } from "../_fixtures/origin.ts";
 import { startTestGateway } from "../_fixtures/gateway.ts";
 
 const TOKEN = "admin-token-for-tests-0123456789";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 function adminConfig(originUrl: string) {
   return {
@@ -152,10 +143,7 @@ Deno.test("without an admin token the admin endpoints do not exist", async () =>
 Deno.test("status page: sign in, see the routes, watch a breaker open (headless Chromium)", async () => {
   const origin = await Origin.start();
   const gw = await startTestGateway(adminConfig(origin.url));
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: CHROMIUM_ARGS,
-  });
+  const browser = await launchChromium();
   const shots = await Deno.makeTempDir({ prefix: "status-page-" });
   try {
     const page = await browser.newPage();

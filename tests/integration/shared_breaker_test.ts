@@ -5,22 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import type { BreakerPolicy } from "../../src/config/types.ts";
 import type { BreakerView } from "../../src/resilience/breaker_board.ts";
 import { DenoKvBreakerStore } from "../../src/runtime/deno/kv_breaker_store.ts";
+import { breakerPolicy } from "../_fixtures/breaker_policy.ts";
 
 const CHILD = new URL("../_fixtures/breaker_board_child.ts", import.meta.url);
 
-const POLICY: BreakerPolicy = {
-  window: "count",
-  size: 10,
-  minCalls: 4,
-  failureRate: 0.5,
-  slowCallMs: null,
-  slowCallRate: 1,
-  openMs: 800,
-  halfOpenProbes: 2,
-};
+const POLICY = breakerPolicy({ openMs: 800 });
 
 type Reply = {
   id: number;

@@ -5,21 +5,11 @@
  * snapshot the test changes.
  */
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../_fixtures/chromium.ts";
 import {
   renderStatusPage,
   type StatusSnapshot,
 } from "../../src/observe/status_page.ts";
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 const UPSTREAM = "http://10.0.0.5:8080/v1";
 
@@ -81,10 +71,7 @@ Deno.test({
       },
     );
     const screenshotDir = await Deno.makeTempDir({ prefix: "status_page_" });
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: CHROMIUM_ARGS,
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const pageErrors: string[] = [];

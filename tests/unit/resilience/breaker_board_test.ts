@@ -12,22 +12,14 @@ import type {
 } from "../../../src/resilience/breaker_store.ts";
 import { MemoryBreakerStore } from "../../../src/runtime/memory/breaker_store.ts";
 import { FakeClock } from "../../_fixtures/fake_clock.ts";
+import { breakerPolicy } from "../../_fixtures/breaker_policy.ts";
 
 const ROUTE = "users";
 const UPSTREAM = "http://10.0.0.5:8080";
 const OK = { failure: false, durationMs: 10 };
 const FAIL = { failure: true, durationMs: 10 };
 
-const POLICY: BreakerPolicy = {
-  window: "count",
-  size: 10,
-  minCalls: 4,
-  failureRate: 0.5,
-  slowCallMs: null,
-  slowCallRate: 1,
-  openMs: 5000,
-  halfOpenProbes: 2,
-};
+const POLICY = breakerPolicy();
 
 /** A store that can be made to throw, hang or answer 429 on demand. */
 class FaultyStore implements AtomicBreakerStore {

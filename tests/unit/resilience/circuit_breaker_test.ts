@@ -7,23 +7,12 @@ import {
   type LocalAdmission,
 } from "../../../src/resilience/circuit_breaker.ts";
 import { FakeClock } from "../../_fixtures/fake_clock.ts";
+import { breakerPolicy } from "../../_fixtures/breaker_policy.ts";
 
 const OK = { failure: false, durationMs: 10 };
 const FAIL = { failure: true, durationMs: 10 };
 
-function policy(overrides: Partial<BreakerPolicy> = {}): BreakerPolicy {
-  return {
-    window: "count",
-    size: 10,
-    minCalls: 4,
-    failureRate: 0.5,
-    slowCallMs: null,
-    slowCallRate: 1,
-    openMs: 5000,
-    halfOpenProbes: 2,
-    ...overrides,
-  };
-}
+const policy = breakerPolicy;
 
 function setup(overrides: Partial<BreakerPolicy> = {}) {
   const clock = new FakeClock(0);

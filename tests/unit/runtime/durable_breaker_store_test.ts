@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { BreakerPolicy } from "../../../src/config/types.ts";
 import {
   type Admission,
   BreakerBoard,
@@ -13,19 +12,11 @@ import {
 } from "../../../src/runtime/workers/durable_breaker_store.ts";
 import { FakeClock } from "../../_fixtures/fake_clock.ts";
 import { FakeDurableObjectState } from "./_fake_durable_object_state.ts";
+import { breakerPolicy } from "../../_fixtures/breaker_policy.ts";
 
 const ROUTE = "users";
 const UPSTREAM = "http://10.0.0.5:8080";
-const POLICY: BreakerPolicy = {
-  window: "count",
-  size: 10,
-  minCalls: 4,
-  failureRate: 0.5,
-  slowCallMs: null,
-  slowCallRate: 1,
-  openMs: 5000,
-  halfOpenProbes: 2,
-};
+const POLICY = breakerPolicy();
 const OPEN_STATE: BreakerState = {
   state: "open",
   epoch: 1,
