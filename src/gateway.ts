@@ -150,10 +150,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     isDraining: () => draining,
   });
 
+  /** Deadlines that ended a body or the exchange, and clients that left. */
+  function countFlags(route: string, flags: readonly string[]): void {
+    if (flags.length === 0) return;
+    if (flags.includes("IT")) metrics.timeout(route, "idle");
+    if (flags.includes("TT")) metrics.timeout(route, "total");
+    if (flags.includes("CD")) metrics.clientDisconnect(route);
+  }
+
   function finish(exchange: Exchange, status: number): void {
     inflight--;
     const durationMs = clock.now() - exchange.startedAt;
     const route = exchange.route?.route.name ?? null;
+    if (route !== null) countFlags(route, exchange.flags);
     metrics.requestFinished(
       route ?? UNMATCHED_ROUTE,
       exchange.request.method,

@@ -179,7 +179,11 @@ export async function forward(
         }
         admission.report({ failure: true, durationMs: elapsed });
         metrics.attempt(route, upstream.url, failure.kind);
-        exchange.flag(failure.kind === "timeout" ? "UT" : "UF");
+        if (failure.kind === "network") exchange.flag("UF");
+        else if (isTimeout(reason) && reason.kind === "headers") {
+          exchange.flag("UT");
+          metrics.timeout(route, "headers");
+        }
         const wanted = failure.kind === "network"
           ? rt.retryOnNetwork
           : rt.retryOnTimeout;
@@ -199,9 +203,10 @@ export async function forward(
     }
   } catch (error) {
     finish();
-    if (error instanceof ClientGone) {
-      exchange.flag("CD");
-      metrics.clientDisconnect(route);
+    if (error instanceof ClientGone) exchange.flag("CD");
+    if (isTimeout(error)) {
+      // The total deadline ended a backoff wait.
+      throw failureError({ kind: "timeout" }, error, exchange);
     }
     throw error;
   }

@@ -31,6 +31,11 @@ Deno.test("no headers within headersMs: 504 upstream_timeout and the upstream re
     assert.equal(await origin.nextCancel(), "/slow-headers");
     const line = await gw.waitForAccessLog((l) => l.status === 504);
     assert.equal(line.flags, "UT");
+    const metrics = await (await fetch(`${gw.url}/_gateway/metrics`)).text();
+    assert.match(
+      metrics,
+      /gateway_timeouts_total\{route="test",kind="headers"\} 1/,
+    );
   } finally {
     await gw.close();
     await origin.close();
@@ -72,6 +77,11 @@ Deno.test("a body silent for idleMs ends abnormally and cancels the upstream", a
     assert.equal(await origin.nextCancel(), "/stall");
     const line = await gw.waitForAccessLog(() => true);
     assert.match(String(line.flags), /IT/);
+    const metrics = await (await fetch(`${gw.url}/_gateway/metrics`)).text();
+    assert.match(
+      metrics,
+      /gateway_timeouts_total\{route="test",kind="idle"\} 1/,
+    );
   } finally {
     await gw.close();
     await origin.close();

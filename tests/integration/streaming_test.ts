@@ -139,6 +139,8 @@ Deno.test("a client that leaves mid-stream cancels the upstream at once", async 
     const line = await gw.waitForAccessLog(() => true);
     assert.match(String(line.flags), /CD/);
     assert.equal(gw.serving.gateway.inflight, 0);
+    const metrics = await (await fetch(`${gw.url}/_gateway/metrics`)).text();
+    assert.match(metrics, /gateway_client_disconnects_total\{route="test"\} 1/);
   } finally {
     await gw.close();
     await origin.close();
