@@ -26,7 +26,7 @@ const demo = Deno.serve({
     console.log(JSON.stringify({ msg: "demo origin listening", port })),
 }, demoOrigin);
 
-const serving = await startFromEnv();
-await serving.stopped;
-await demo.shutdown();
-Deno.exit(0);
+// No drain in development: Ctrl-C stops the gateway and the file watcher
+// at once (a signal listener here would keep the watcher waiting).
+await startFromEnv({ handleSignals: false });
+await demo.finished;

@@ -128,9 +128,13 @@ export async function setupFromEnv(): Promise<DenoSetup> {
 
 /**
  * Starts the gateway as `deno task start` and Deno Deploy run it: settings
- * from the environment, breaker state in Deno KV, signals handled.
+ * from the environment, breaker state in Deno KV, SIGTERM/SIGINT drained
+ * (unless `handleSignals` is false: `deno task dev` leaves Ctrl-C to stop
+ * the file watcher at once).
  */
-export async function startFromEnv(): Promise<ServingGateway> {
+export async function startFromEnv(
+  { handleSignals = true }: { handleSignals?: boolean } = {},
+): Promise<ServingGateway> {
   const { settings, kv, gatewayOptions } = await setupFromEnv();
   const serving = serveGateway({
     ...gatewayOptions,
@@ -138,7 +142,7 @@ export async function startFromEnv(): Promise<ServingGateway> {
     port: settings.port,
     hostname: settings.hostname,
     drainMs: settings.drainMs,
-    handleSignals: true,
+    handleSignals,
     listenFields: {
       config: settings.configPath,
       routes: settings.config.routes.length,
