@@ -53,7 +53,7 @@ export class DenoKvBreakerStore implements AtomicBreakerStore {
 
   /** Opens the KV at `path` (no path: the platform's default KV); `close()` closes it. */
   static async open(path?: string): Promise<DenoKvBreakerStore> {
-    return new DenoKvBreakerStore(await Deno.openKv(path), { ownsKv: true });
+    return new DenoKvBreakerStore(await openKv(path), { ownsKv: true });
   }
 
   async get(keys: readonly string[]): Promise<(VersionedValue | null)[]> {
@@ -112,6 +112,15 @@ function kvKey(key: string): Deno.KvKey {
 
 function expireIn(write: StoreWrite): { expireIn?: number } {
   return write.expireInMs === undefined ? {} : { expireIn: write.expireInMs };
+}
+
+/**
+ * `Deno.openKv`, retried while another process holds the file's lock:
+ * instances started together (`deno serve --parallel`, a rollout) race to
+ * create the same new KV file, and the losers see "database is locked".
+ */
+export function openKv(path?: string): Promise<Deno.Kv> {
+  return whileLocked(() => Deno.openKv(path));
 }
 
 /** Runs `operation`, again after a pause while the KV file is locked by another process. */

@@ -2,7 +2,7 @@ import { parseConfig } from "../../config/load_config.ts";
 import type { GatewayConfig } from "../../config/types.ts";
 import { serveGateway, type ServingGateway } from "./serve_gateway.ts";
 import type { GatewayOptions } from "../../gateway.ts";
-import { DenoKvBreakerStore } from "./kv_breaker_store.ts";
+import { DenoKvBreakerStore, openKv } from "./kv_breaker_store.ts";
 import { otelTraceContinuer } from "./otel.ts";
 
 /** The process settings read from the environment (see the README). */
@@ -102,7 +102,7 @@ export async function setupFromEnv(): Promise<DenoSetup> {
   const { settings } = result;
   let kv: Deno.Kv;
   try {
-    kv = await Deno.openKv(settings.kvPath);
+    kv = await openKv(settings.kvPath);
   } catch (error) {
     // A wrong path is a setup mistake: say so before any port opens.
     console.error("gateway: cannot start, the breaker store cannot be opened:");
