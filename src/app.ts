@@ -29,7 +29,7 @@ type Env = { Bindings: Exchange };
 /**
  * The Hono app: built-in endpoints under `/_gateway/`, then one handler per
  * configured route. This is the one place the stage order is written:
- * route → method → CORS preflight → auth → rate limit → bulkhead →
+ * route → CORS preflight → method → auth → rate limit → bulkhead →
  * (breaker → retry → timeout → fetch → stream back, in `forward`).
  */
 export function createApp(deps: AppDeps): Hono<Env> {
@@ -92,12 +92,14 @@ async function proxy(
       { "retry-after": "1", connection: "close" },
     );
   }
-  checkMethod(rt, request.method);
+  // A preflight is the browser asking, not the method it asks about: it is
+  // answered here even on routes whose methods exclude OPTIONS.
   const cors = rt.route.policy.cors;
   if (cors !== null) {
     const preflight = corsPreflight(cors, request);
     if (preflight !== null) return preflight;
   }
+  checkMethod(rt, request.method);
   const claimHeaders = await authenticate(rt, request, exchange);
   limitRate(rt, exchange);
   const release = limitConcurrency(rt, exchange, deps.metrics);

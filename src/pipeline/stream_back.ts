@@ -44,17 +44,7 @@ export function streamBack(
     statusText: upstream.statusText,
     headers,
   };
-  const { clock } = options;
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    watchdog.stop();
-    options.done();
-    exchange.finish(upstream.status);
-  };
   if (upstream.body === null) {
-    ended = true;
     options.done();
     return new Response(null, init);
   }
@@ -63,12 +53,21 @@ export function streamBack(
   if (exchange.completed !== undefined && length <= NATIVE_BODY_MAX_BYTES) {
     return nativeBody(upstream, init, length, exchange, options);
   }
+  const { clock } = options;
   const reader = upstream.body.getReader();
   const watchdog = idleWatchdog(
     clock,
     options.idleMs,
     () => options.abort(new UpstreamTimeout("idle")),
   );
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    watchdog.stop();
+    options.done();
+    exchange.finish(upstream.status);
+  };
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       let chunk: ReadableStreamReadResult<Uint8Array>;

@@ -219,6 +219,7 @@ Deno.test("rate limit: 429 rate_limited with Retry-After past the allowance, per
 Deno.test("CORS: preflight answered at the edge; responses carry the allow headers", async () => {
   const origin = await Origin.start();
   const gw = await startTestGateway(routeConfig([`${origin.url}/echo`], {
+    methods: ["GET", "PUT"],
     policy: { cors: { origins: ["https://app.example"] } },
   }));
   try {
