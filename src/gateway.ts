@@ -5,6 +5,7 @@ import {
   resolveClientAddress,
 } from "./http/client_address.ts";
 import { requestIdFor } from "./http/request_id.ts";
+import { splitTarget } from "./http/split_target.ts";
 import { createAccessLog } from "./observe/access_log.ts";
 import type { LogSink } from "./observe/log_line.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
@@ -169,16 +170,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       status,
       durationMs / 1000,
     );
-    const url = exchange.request.url;
-    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-    const queryStart = url.indexOf("?", pathStart);
     writeAccessLog({
       requestId: exchange.requestId,
       route,
       method: exchange.request.method,
-      path: queryStart === -1
-        ? url.slice(pathStart)
-        : url.slice(pathStart, queryStart),
+      path: splitTarget(exchange.request.url).pathname,
       upstream: exchange.upstream,
       status,
       attempts: exchange.attempts,

@@ -6,24 +6,17 @@ import {
   describe,
   isPlainObject,
   join,
-  nonEmptyString,
   number,
   oneOf,
   Problems,
   TOKEN,
 } from "./checks.ts";
-import { BUILT_IN_POLICY, CORS_DEFAULTS } from "./defaults.ts";
+import { checkMergedPolicy, mergePolicy, upper } from "./merge_policy.ts";
+import { readAuth } from "./read_auth.ts";
+import { readSecret } from "./read_secret.ts";
 import { isProxyEntry } from "../http/client_address.ts";
-import { JWT_SPEC, NULLABLE_SECTIONS, POLICY_SPEC } from "./policy_spec.ts";
-import type {
-  GatewayConfig,
-  JwtAlgorithm,
-  JwtAuth,
-  Policy,
-  Route,
-  RouteAuth,
-  Upstream,
-} from "./types.ts";
+import { NULLABLE_SECTIONS, POLICY_SPEC } from "./policy_spec.ts";
+import type { GatewayConfig, Route, Upstream } from "./types.ts";
 
 /** Reads an environment variable; `undefined` when unset. */
 export type EnvLookup = (name: string) => string | undefined;
@@ -128,44 +121,6 @@ function readAdmin(
     problems.add("admin.token", "must be at least 16 characters long");
   }
   return token;
-}
-
-/** Reads `field` or the environment variable named by `envField`: exactly one. */
-function readSecret(
-  value: Record<string, unknown>,
-  path: string,
-  field: string,
-  envField: string,
-  env: EnvLookup,
-  problems: Problems,
-): string | null {
-  const hasValue = field in value, hasEnv = envField in value;
-  if (hasValue && hasEnv) {
-    problems.add(path, `give either ${field} or ${envField}, not both`);
-    return null;
-  }
-  if (hasValue) {
-    nonEmptyString(value[field], join(path, field), problems);
-    return typeof value[field] === "string" ? value[field] as string : null;
-  }
-  if (hasEnv) {
-    const name = value[envField];
-    if (typeof name !== "string" || name === "") {
-      problems.add(join(path, envField), "must name an environment variable");
-      return null;
-    }
-    const secret = env(name);
-    if (secret === undefined || secret === "") {
-      problems.add(
-        join(path, envField),
-        `environment variable ${name} is not set`,
-      );
-      return null;
-    }
-    return secret;
-  }
-  problems.add(path, `needs ${field} or ${envField}`);
-  return null;
 }
 
 function checkPolicy(value: unknown, path: string, problems: Problems): void {
@@ -314,173 +269,4 @@ function readUpstreams(
     }
   });
   return upstreams;
-}
-
-function readAuth(
-  value: unknown,
-  path: string,
-  env: EnvLookup,
-  problems: Problems,
-): RouteAuth | null {
-  if (!checkObject(value, path, problems, ["apiKeys", "apiKeysEnv", "jwt"])) {
-    return null;
-  }
-  let apiKeys: string[] = [];
-  if ("apiKeys" in value && "apiKeysEnv" in value) {
-    problems.add(path, "give either apiKeys or apiKeysEnv, not both");
-  } else if ("apiKeys" in value) {
-    arrayOf(nonEmptyString, 1)(value.apiKeys, join(path, "apiKeys"), problems);
-    if (Array.isArray(value.apiKeys)) {
-      apiKeys = value.apiKeys.filter((k): k is string => typeof k === "string");
-    }
-  } else if ("apiKeysEnv" in value) {
-    const name = value.apiKeysEnv;
-    const keys = typeof name === "string" ? env(name) : undefined;
-    if (typeof name !== "string" || name === "") {
-      problems.add(
-        join(path, "apiKeysEnv"),
-        "must name an environment variable",
-      );
-    } else if (keys === undefined || keys.trim() === "") {
-      problems.add(
-        join(path, "apiKeysEnv"),
-        `environment variable ${name} is not set`,
-      );
-    } else {
-      apiKeys = keys.split(",").map((k) => k.trim()).filter((k) => k !== "");
-    }
-  }
-  const jwt = "jwt" in value
-    ? readJwt(value.jwt, join(path, "jwt"), env, problems)
-    : null;
-  if (apiKeys.length === 0 && jwt === null && !("apiKeysEnv" in value)) {
-    problems.add(path, "needs apiKeys, apiKeysEnv or jwt");
-  }
-  return { apiKeys, jwt };
-}
-
-function readJwt(
-  value: unknown,
-  path: string,
-  env: EnvLookup,
-  problems: Problems,
-): JwtAuth | null {
-  const before = problems.list.length;
-  checkSpec(value, path, problems, JWT_SPEC);
-  if (!isPlainObject(value)) return null;
-  if (!Array.isArray(value.algorithms)) {
-    problems.add(join(path, "algorithms"), 'is required (e.g. ["RS256"])');
-  }
-  const algorithms =
-    (Array.isArray(value.algorithms) ? value.algorithms : []) as JwtAlgorithm[];
-  const hasSecret = "secret" in value || "secretEnv" in value;
-  const secret = hasSecret
-    ? readSecret(value, path, "secret", "secretEnv", env, problems)
-    : null;
-  if (algorithms.includes("HS256") && !hasSecret) {
-    problems.add(path, "HS256 needs secret or secretEnv");
-  }
-  const asymmetric = algorithms.some((a) => a !== "HS256");
-  if (asymmetric && !("jwks" in value) && !("jwksUrl" in value)) {
-    problems.add(path, "RS256/ES256 need jwks or jwksUrl");
-  }
-  if (problems.list.length > before) return null;
-  return {
-    algorithms,
-    secret,
-    jwks: (value.jwks as JwtAuth["jwks"]) ?? null,
-    jwksUrl: (value.jwksUrl as string | undefined) ?? null,
-    issuer: (value.issuer as string | undefined) ?? null,
-    audience: (value.audience as string | undefined) ?? null,
-    leewaySeconds: (value.leewaySeconds as number | undefined) ?? 30,
-    forwardClaims: (value.forwardClaims as Record<string, string>) ?? {},
-  };
-}
-
-function upper(value: unknown): string {
-  return typeof value === "string" ? value.toUpperCase() : "";
-}
-
-/** Deep merge of plain objects; arrays and scalars replace; `undefined` keeps. */
-function deepMerge(base: unknown, over: unknown): unknown {
-  if (!isPlainObject(base) || !isPlainObject(over)) {
-    return over === undefined ? base : over;
-  }
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    out[key] = deepMerge(base[key], value);
-  }
-  return out;
-}
-
-function mergePolicy(
-  defaults: Record<string, unknown>,
-  route: Record<string, unknown>,
-): Policy {
-  const merged = deepMerge(
-    deepMerge(BUILT_IN_POLICY, defaults),
-    route,
-  ) as Policy;
-  if (isPlainObject(merged.cors)) {
-    merged.cors = { ...CORS_DEFAULTS, ...merged.cors };
-    if (Array.isArray(merged.cors.methods)) {
-      merged.cors.methods = merged.cors.methods.map(upper);
-    }
-  }
-  return merged;
-}
-
-/** Rules across fields, checked on the merged policy of a route. */
-function checkMergedPolicy(
-  policy: Policy,
-  routePath: string,
-  problems: Problems,
-): void {
-  const at = join(routePath, "policy");
-  // Sections that failed their own checks may be anything here.
-  const section = (value: unknown) =>
-    isPlainObject(value) ? value : {} as Record<string, unknown>;
-  const retry = section(policy.retry), timeouts = section(policy.timeouts);
-  const rateLimit = policy.rateLimit === null
-    ? null
-    : section(policy.rateLimit);
-  const cors = policy.cors === null ? null : section(policy.cors);
-  if (
-    typeof retry.maxMs === "number" && typeof retry.baseMs === "number" &&
-    retry.maxMs < retry.baseMs
-  ) {
-    problems.add(
-      join(at, "retry.maxMs"),
-      `must be >= retry.baseMs (${retry.baseMs}), got ${retry.maxMs}`,
-    );
-  }
-  if (
-    typeof timeouts.totalMs === "number" &&
-    typeof timeouts.headersMs === "number" &&
-    timeouts.totalMs < timeouts.headersMs
-  ) {
-    problems.add(
-      join(at, "timeouts.totalMs"),
-      `must be >= timeouts.headersMs (${timeouts.headersMs}), got ${timeouts.totalMs}`,
-    );
-  }
-  if (rateLimit !== null) {
-    for (const key of ["requests", "windowSeconds"] as const) {
-      if (rateLimit[key] === undefined) {
-        problems.add(join(at, `rateLimit.${key}`), "is required");
-      }
-    }
-  }
-  if (cors !== null && cors.origins === undefined) {
-    problems.add(join(at, "cors.origins"), "is required");
-  }
-  if (
-    cors?.credentials === true && Array.isArray(cors.origins) &&
-    cors.origins.includes("*")
-  ) {
-    problems.add(
-      join(at, "cors.origins"),
-      'cannot be "*" when credentials is true',
-    );
-  }
 }

@@ -1,10 +1,9 @@
-import type { Upstream } from "../config/types.ts";
 import { GatewayError } from "../errors.ts";
 import { upstreamRequestHeaders } from "../http/upstream_headers.ts";
 import { upstreamUrl } from "../http/upstream_url.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
 import { fullJitterBackoff } from "../resilience/backoff.ts";
-import type { Admission, BreakerBoard } from "../resilience/breaker_board.ts";
+import type { BreakerBoard } from "../resilience/breaker_board.ts";
 import type { Clock } from "../resilience/clock.ts";
 import { parseRetryAfter } from "../resilience/retry_after.ts";
 import { sleep } from "../resilience/sleep.ts";
@@ -13,6 +12,10 @@ import { ClientGone, isTimeout, UpstreamTimeout } from "./abort_reasons.ts";
 import type { Exchange } from "./exchange.ts";
 import { ExchangeAborter } from "./exchange_aborter.ts";
 import { limitBody } from "./limit_body.ts";
+import { attemptOnce, type Failure } from "./attempt.ts";
+import { admitNext, type Admitted } from "./choose_upstream.ts";
+import { circuitOpen, failureError } from "./upstream_errors.ts";
+import { splitTarget } from "../http/split_target.ts";
 import type { RouteRuntime } from "./route_runtime.ts";
 import { streamBack } from "./stream_back.ts";
 
@@ -35,9 +38,6 @@ export interface ForwardDeps {
 }
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
-
-/** A failed attempt that produced no response. */
-type Failure = { kind: "network" } | { kind: "timeout" };
 
 /**
  * Sends the request upstream under the route's policy: per-attempt headers
@@ -249,103 +249,6 @@ export async function forward(
   }
 }
 
-type Admitted = Extract<Admission, { allowed: true }> & { index: number };
-type Admitted_or_Rejected = Admitted | { allowed: false; retryAfterMs: number };
-
-/**
- * Asks the breakers, starting at the upstream for this attempt (so each retry
- * moves to the next upstream), skipping open ones; rejected only when every
- * upstream's breaker refuses.
- */
-async function admitNext(
-  rt: RouteRuntime,
-  board: BreakerBoard,
-  attempt: number,
-): Promise<Admitted_or_Rejected> {
-  const upstreams: Upstream[] = rt.route.upstreams;
-  let soonest = Infinity;
-  for (let k = 0; k < upstreams.length; k++) {
-    const index = (attempt + k) % upstreams.length;
-    const admission = await board.admit(rt.route.name, upstreams[index].url);
-    if (admission.allowed) return { ...admission, index };
-    soonest = Math.min(soonest, admission.retryAfterMs);
-  }
-  return { allowed: false, retryAfterMs: soonest };
-}
-
-type AttemptOutcome =
-  | { response: Response; durationMs: number }
-  | { failure: Failure; durationMs: number };
-
-/** One upstream request, bounded by the headers timeout (cleared once headers arrive). */
-async function attemptOnce(
-  url: string,
-  method: string,
-  headers: [string, string][],
-  body: BodyInit | null,
-  controller: AbortController,
-  headersMs: number,
-  deps: ForwardDeps,
-): Promise<AttemptOutcome> {
-  const { clock } = deps;
-  const started = clock.now();
-  const cancelHeaders = clock.setTimeout(
-    () => controller.abort(new UpstreamTimeout("headers")),
-    headersMs,
-  );
-  const { signal } = controller;
-  try {
-    const response = await deps.fetch(url, {
-      method,
-      headers,
-      body,
-      signal,
-      redirect: "manual",
-      // @ts-ignore: `duplex` is required for streamed bodies, not yet in lib.dom.
-      duplex: "half",
-    });
-    return { response, durationMs: clock.now() - started };
-  } catch (error) {
-    const reason = signal.aborted ? signal.reason : error;
-    return {
-      failure: { kind: isTimeout(reason) ? "timeout" : "network" },
-      durationMs: clock.now() - started,
-    };
-  } finally {
-    cancelHeaders();
-  }
-}
-
-function failureError(
-  failure: Failure,
-  reason: unknown,
-  exchange: Exchange,
-): GatewayError {
-  if (failure.kind === "timeout") {
-    if (isTimeout(reason) && reason.kind === "total") exchange.flag("TT");
-    return new GatewayError(
-      504,
-      "upstream_timeout",
-      `The upstream of route "${exchange.route?.route.name}" did not answer in time.`,
-    );
-  }
-  return new GatewayError(
-    502,
-    "upstream_unavailable",
-    `The upstream of route "${exchange.route?.route.name}" could not be reached.`,
-  );
-}
-
-function circuitOpen(retryAfterMs: number, exchange: Exchange): GatewayError {
-  exchange.flag("BO");
-  return new GatewayError(
-    503,
-    "circuit_open",
-    `Every upstream of route "${exchange.route?.route.name}" is failing; try again later.`,
-    { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
-  );
-}
-
 function responseHeaders(
   exchange: Exchange,
   upstreamMs: number,
@@ -358,14 +261,4 @@ function responseHeaders(
     headers.push(["server-timing", `upstream;dur=${upstreamMs}`]);
   }
   return headers;
-}
-
-/** Path and query of a request URL without a full URL parse. */
-function splitTarget(url: string): { pathname: string; search: string } {
-  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-  const queryStart = url.indexOf("?", pathStart);
-  return queryStart === -1 ? { pathname: url.slice(pathStart), search: "" } : {
-    pathname: url.slice(pathStart, queryStart),
-    search: url.slice(queryStart),
-  };
 }

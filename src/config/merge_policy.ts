@@ -1,0 +1,93 @@
+import { isPlainObject, join, type Problems } from "./checks.ts";
+import { BUILT_IN_POLICY, CORS_DEFAULTS } from "./defaults.ts";
+import type { Policy } from "./types.ts";
+
+/** Upper-cases method names; a non-string (already reported) becomes "". */
+export function upper(value: unknown): string {
+  return typeof value === "string" ? value.toUpperCase() : "";
+}
+
+/** Deep merge of plain objects; arrays and scalars replace; `undefined` keeps. */
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) {
+    return over === undefined ? base : over;
+  }
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    out[key] = deepMerge(base[key], value);
+  }
+  return out;
+}
+
+/** Built-in policy, then `defaults`, then the route's `policy`, merged deeply. */
+export function mergePolicy(
+  defaults: Record<string, unknown>,
+  route: Record<string, unknown>,
+): Policy {
+  const merged = deepMerge(
+    deepMerge(BUILT_IN_POLICY, defaults),
+    route,
+  ) as Policy;
+  if (isPlainObject(merged.cors)) {
+    merged.cors = { ...CORS_DEFAULTS, ...merged.cors };
+    if (Array.isArray(merged.cors.methods)) {
+      merged.cors.methods = merged.cors.methods.map(upper);
+    }
+  }
+  return merged;
+}
+
+/** Rules across fields, checked on the merged policy of a route. */
+export function checkMergedPolicy(
+  policy: Policy,
+  routePath: string,
+  problems: Problems,
+): void {
+  const at = join(routePath, "policy");
+  // Sections that failed their own checks may be anything here.
+  const section = (value: unknown) =>
+    isPlainObject(value) ? value : {} as Record<string, unknown>;
+  const retry = section(policy.retry), timeouts = section(policy.timeouts);
+  const rateLimit = policy.rateLimit === null
+    ? null
+    : section(policy.rateLimit);
+  const cors = policy.cors === null ? null : section(policy.cors);
+  if (
+    typeof retry.maxMs === "number" && typeof retry.baseMs === "number" &&
+    retry.maxMs < retry.baseMs
+  ) {
+    problems.add(
+      join(at, "retry.maxMs"),
+      `must be >= retry.baseMs (${retry.baseMs}), got ${retry.maxMs}`,
+    );
+  }
+  if (
+    typeof timeouts.totalMs === "number" &&
+    typeof timeouts.headersMs === "number" &&
+    timeouts.totalMs < timeouts.headersMs
+  ) {
+    problems.add(
+      join(at, "timeouts.totalMs"),
+      `must be >= timeouts.headersMs (${timeouts.headersMs}), got ${timeouts.totalMs}`,
+    );
+  }
+  if (rateLimit !== null) {
+    for (const key of ["requests", "windowSeconds"] as const) {
+      if (rateLimit[key] === undefined) {
+        problems.add(join(at, `rateLimit.${key}`), "is required");
+      }
+    }
+  }
+  if (cors !== null && cors.origins === undefined) {
+    problems.add(join(at, "cors.origins"), "is required");
+  }
+  if (
+    cors?.credentials === true && Array.isArray(cors.origins) &&
+    cors.origins.includes("*")
+  ) {
+    problems.add(
+      join(at, "cors.origins"),
+      'cannot be "*" when credentials is true',
+    );
+  }
+}

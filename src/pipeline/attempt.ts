@@ -1,0 +1,49 @@
+import { isTimeout, UpstreamTimeout } from "./abort_reasons.ts";
+import type { ForwardDeps } from "./forward.ts";
+
+/** A failed attempt that produced no response. */
+export type Failure = { kind: "network" } | { kind: "timeout" };
+
+/** What one attempt produced: a response, or a failure without one. */
+export type AttemptOutcome =
+  | { response: Response; durationMs: number }
+  | { failure: Failure; durationMs: number };
+
+/** One upstream request, bounded by the headers timeout (cleared once headers arrive). */
+export async function attemptOnce(
+  url: string,
+  method: string,
+  headers: [string, string][],
+  body: BodyInit | null,
+  controller: AbortController,
+  headersMs: number,
+  deps: ForwardDeps,
+): Promise<AttemptOutcome> {
+  const { clock } = deps;
+  const started = clock.now();
+  const cancelHeaders = clock.setTimeout(
+    () => controller.abort(new UpstreamTimeout("headers")),
+    headersMs,
+  );
+  const { signal } = controller;
+  try {
+    const response = await deps.fetch(url, {
+      method,
+      headers,
+      body,
+      signal,
+      redirect: "manual",
+      // @ts-ignore: `duplex` is required for streamed bodies, not yet in lib.dom.
+      duplex: "half",
+    });
+    return { response, durationMs: clock.now() - started };
+  } catch (error) {
+    const reason = signal.aborted ? signal.reason : error;
+    return {
+      failure: { kind: isTimeout(reason) ? "timeout" : "network" },
+      durationMs: clock.now() - started,
+    };
+  } finally {
+    cancelHeaders();
+  }
+}
