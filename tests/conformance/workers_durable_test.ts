@@ -4,9 +4,8 @@ import {
   kvOnlyToml,
   objectClientToml,
   shippedToml,
-  startTomlWorker,
-  type TomlWorker,
-} from "./_harness/wrangler_dev_toml.ts";
+} from "./_harness/worker_toml.ts";
+import { startWranglerDev, type WranglerDev } from "./_harness/wrangler_dev.ts";
 import { assertProblem, send } from "./cases/http.ts";
 import { ADMIN_TOKEN, conformanceConfig } from "./target.ts";
 
@@ -34,20 +33,21 @@ Deno.test("workers: two gateways on one Durable Object share the open and the ha
   const origin = await Origin.start();
   const registry = await Deno.makeTempDir({ prefix: "gateway-registry-" });
   const suffix = crypto.randomUUID().slice(0, 8);
-  const workers: TomlWorker[] = [];
+  const workers: WranglerDev[] = [];
   try {
     const config = JSON.stringify(sharedConfig(origin.url));
-    const a = await startTomlWorker(
-      await shippedToml(`gateway-a-${suffix}`),
-      config,
-      registry,
-    );
+    const a = await startWranglerDev(config, {
+      toml: await shippedToml(`gateway-a-${suffix}`),
+      registryDir: registry,
+    });
     workers.push(a);
-    const b = await startTomlWorker(
-      await objectClientToml(`gateway-b-${suffix}`, `gateway-a-${suffix}`),
-      config,
-      registry,
-    );
+    const b = await startWranglerDev(config, {
+      toml: await objectClientToml(
+        `gateway-b-${suffix}`,
+        `gateway-a-${suffix}`,
+      ),
+      registryDir: registry,
+    });
     workers.push(b);
 
     await t.step("an open in A reaches B through the object", async () => {
@@ -109,10 +109,12 @@ Deno.test("workers: without GATEWAY_BREAKERS, the open transition lands in GATEW
   const origin = await Origin.start();
   const registry = await Deno.makeTempDir({ prefix: "gateway-registry-" });
   try {
-    const worker = await startTomlWorker(
-      await kvOnlyToml(`gateway-kv-${crypto.randomUUID().slice(0, 8)}`),
+    const worker = await startWranglerDev(
       JSON.stringify(sharedConfig(origin.url)),
-      registry,
+      {
+        toml: await kvOnlyToml(`gateway-kv-${crypto.randomUUID().slice(0, 8)}`),
+        registryDir: registry,
+      },
     );
     try {
       await openSharedBreaker(worker, origin);
@@ -161,7 +163,7 @@ function sharedConfig(originUrl: string): Record<string, unknown> {
 
 /** Fails route "shared" on `worker` until it answers 503 `circuit_open` (bounded). */
 async function openSharedBreaker(
-  worker: TomlWorker,
+  worker: WranglerDev,
   origin: Origin,
 ): Promise<void> {
   for (let i = 0; i < 8; i++) {
@@ -177,7 +179,7 @@ async function openSharedBreaker(
   );
 }
 
-async function sharedView(worker: TomlWorker): Promise<BreakerView> {
+async function sharedView(worker: WranglerDev): Promise<BreakerView> {
   const res = await fetch(`${worker.baseUrl}/_gateway/breakers`, {
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
   });
@@ -193,7 +195,7 @@ async function sharedView(worker: TomlWorker): Promise<BreakerView> {
  * traffic, never on a timer) until its view of "shared" satisfies `wanted`.
  */
 async function untilRemote(
-  worker: TomlWorker,
+  worker: WranglerDev,
   wanted: (view: BreakerView) => boolean,
 ): Promise<BreakerView> {
   let view = await sharedView(worker);
@@ -207,7 +209,7 @@ async function untilRemote(
   return view;
 }
 
-async function assertStoreHealthy(worker: TomlWorker): Promise<void> {
+async function assertStoreHealthy(worker: WranglerDev): Promise<void> {
   const res = await fetch(`${worker.baseUrl}/_gateway/breakers`, {
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
   });

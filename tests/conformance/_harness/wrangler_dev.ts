@@ -2,6 +2,7 @@ import {
   killQuietly,
   type ServerProcess,
   spawnCaptured,
+  type Spawned,
   waitForExit,
 } from "../../_fixtures/child_process.ts";
 import { freePort } from "../../_fixtures/free_port.ts";
@@ -15,28 +16,68 @@ const START_TIMEOUT_MS = 180_000;
 /** Pause between readiness probes. */
 const PROBE_INTERVAL_MS = 250;
 
+/** How a `wrangler dev` is started; every field is optional. */
+export interface WranglerDevOptions {
+  /**
+   * Status `/_gateway/health/live` answers once started: 200 unless the test
+   * expects the Worker to refuse its config.
+   */
+  liveStatus?: number;
+  /**
+   * `wrangler.toml` text to run instead of the repository's own (see
+   * worker_toml.ts); written to the Worker's temp directory.
+   */
+  toml?: string;
+  /**
+   * Dev registry directory (`WRANGLER_REGISTRY_PATH`): Workers that bind
+   * each other share one; unset, wrangler's default registry.
+   */
+  registryDir?: string;
+}
+
+/** A running `wrangler dev`. */
+export interface WranglerDev extends ServerProcess {
+  /** Names of the keys in its local `GATEWAY_KV` namespace. */
+  kvKeys(): Promise<string[]>;
+}
+
 /**
  * Starts `wrangler dev` (local workerd) on 127.0.0.1 and a free port, with
- * `config` (JSON text) passed as the `GATEWAY_CONFIG` variable and local KV
- * kept in a temp directory; resolves once `/_gateway/health/live` answers
- * `liveStatus` (200 unless the test expects the Worker to refuse its config).
+ * `config` (JSON text) passed as the `GATEWAY_CONFIG` variable and local
+ * state kept in a temp directory; resolves once `/_gateway/health/live`
+ * answers `options.liveStatus`.
  *
  * @example
  * ```ts ignore
  * const worker = await startWranglerDev(JSON.stringify(config));
  * try { await fetch(`${worker.baseUrl}/_gateway/health/live`); }
  * finally { await worker.stop(); }
+ *
+ * const a = await startWranglerDev(config, {
+ *   toml: await shippedToml("gw-a"),
+ *   registryDir,
+ * });
  * ```
  */
 export async function startWranglerDev(
   config: string,
-  { liveStatus = 200 }: { liveStatus?: number } = {},
+  { liveStatus = 200, toml, registryDir }: WranglerDevOptions = {},
 ): Promise<WranglerDev> {
   const dir = await Deno.makeTempDir({ prefix: "gateway-workerd-" });
+  const persistTo = `${dir}/state`;
+  const configArgs: string[] = [];
+  if (toml !== undefined) {
+    const configPath = `${dir}/wrangler.toml`;
+    await Deno.writeTextFile(configPath, toml);
+    configArgs.push("--config", configPath);
+  }
+  const env: Record<string, string> = registryDir === undefined
+    ? {}
+    : { WRANGLER_REGISTRY_PATH: registryDir };
   const port = freePort();
-  const spawned = spawnCaptured("sh", [
-    "deploy/workers/wrangler.sh",
+  const spawned = spawnWrangler([
     "dev",
+    ...configArgs,
     "--ip",
     "127.0.0.1",
     "--port",
@@ -44,10 +85,10 @@ export async function startWranglerDev(
     "--inspector-port",
     String(freePort()),
     "--persist-to",
-    dir,
+    persistTo,
     "--var",
     `GATEWAY_CONFIG:${config}`,
-  ], { WRANGLER_SEND_METRICS: "false" });
+  ], env);
   const baseUrl = `http://127.0.0.1:${port}`;
   const stop = async (timeoutMs = 15_000) => {
     killQuietly(spawned.child, "SIGTERM");
@@ -72,29 +113,36 @@ export async function startWranglerDev(
     stdout: spawned.stdout,
     stderr: spawned.stderr,
     stop,
-    kvKeys: () => listLocalKvKeys(dir),
+    kvKeys: () =>
+      listLocalKvKeys([...configArgs, "--persist-to", persistTo], env),
   };
 }
 
-/** A running `wrangler dev`. */
-export interface WranglerDev extends ServerProcess {
-  /** Names of the keys in its local `GATEWAY_KV` namespace. */
-  kvKeys(): Promise<string[]>;
+/** `sh deploy/workers/wrangler.sh args`, never reporting usage. */
+function spawnWrangler(args: string[], env: Record<string, string>): Spawned {
+  return spawnCaptured("sh", ["deploy/workers/wrangler.sh", ...args], {
+    WRANGLER_SEND_METRICS: "false",
+    ...env,
+  });
 }
 
-/** `wrangler kv key list` on the local store kept in `persistTo`. */
-async function listLocalKvKeys(persistTo: string): Promise<string[]> {
-  const spawned = spawnCaptured("sh", [
-    "deploy/workers/wrangler.sh",
+/**
+ * `wrangler kv key list` on the local store of the Worker that `stateArgs`
+ * (its `--config` and `--persist-to`) name.
+ */
+async function listLocalKvKeys(
+  stateArgs: string[],
+  env: Record<string, string>,
+): Promise<string[]> {
+  const spawned = spawnWrangler([
     "kv",
     "key",
     "list",
     "--binding",
     "GATEWAY_KV",
     "--local",
-    "--persist-to",
-    persistTo,
-  ], { WRANGLER_SEND_METRICS: "false" });
+    ...stateArgs,
+  ], env);
   const status = await waitForExit(spawned, 60_000);
   const output = spawned.stdout.lines.join("\n");
   if (!status.success) {
@@ -110,8 +158,8 @@ async function listLocalKvKeys(persistTo: string): Promise<string[]> {
 }
 
 /**
- * Probes the liveness endpoint until it answers 200, the process exits, or
- * the start-up bound passes. Each probe is itself bounded.
+ * Probes the liveness endpoint until it answers `liveStatus`, the process
+ * exits, or the start-up bound passes. Each probe is itself bounded.
  */
 async function waitUntilLive(
   baseUrl: string,
