@@ -80,6 +80,9 @@ export async function forward(
   const retryEligible = retry.retries > 0 &&
     (IDEMPOTENT.has(method) || request.headers.has("idempotency-key"));
   rt.budget.recordRequest();
+  // The admission in hand; given back unused if the exchange ends before its
+  // call reported (a no-op once it did).
+  let admission: Admitted | undefined;
   try {
     const body = await limitBody(
       request,
@@ -101,13 +104,14 @@ export async function forward(
     );
     headers.push(...extraHeaders);
 
-    let admission = await admitNext(rt, board, 0);
-    if (!admission.allowed) throw circuitOpen(admission.retryAfterMs, exchange);
+    const first = await admitNext(rt, board, 0);
+    if (!first.allowed) throw circuitOpen(first.retryAfterMs, exchange);
+    admission = first;
     for (let attempt = 0;; attempt++) {
       const upstream = upstreams[admission.index];
       const url = upstreamUrl(upstream, pathname, search, rt.route.stripPrefix);
       if (url === null) {
-        admission.report({ failure: false, durationMs: 0 });
+        admission.release();
         throw new GatewayError(
           400,
           "bad_request",
@@ -165,7 +169,7 @@ export async function forward(
         await sleep(clock, next.delayMs, aborter.nextStep().signal);
       } else {
         if (body.tooLarge) {
-          admission.report({ failure: false, durationMs: elapsed });
+          admission.release();
           throw new GatewayError(
             413,
             "payload_too_large",
@@ -174,7 +178,7 @@ export async function forward(
         }
         const reason = controller.signal.reason;
         if (reason instanceof ClientGone) {
-          admission.report({ failure: false, durationMs: elapsed });
+          admission.release();
           throw reason;
         }
         admission.report({ failure: true, durationMs: elapsed });
@@ -202,6 +206,7 @@ export async function forward(
       exchange.flag("RT");
     }
   } catch (error) {
+    admission?.release();
     finish();
     if (error instanceof ClientGone) exchange.flag("CD");
     if (isTimeout(error)) {
@@ -241,7 +246,7 @@ export async function forward(
     const admission = await admitNext(rt, board, attempt + 1);
     if (!admission.allowed) return null;
     if (!rt.budget.tryAcquireRetry()) {
-      admission.report({ failure: false, durationMs: 0 });
+      admission.release();
       metrics.retryBudgetDenied(route);
       return null;
     }

@@ -225,6 +225,7 @@ export class BreakerBoard {
       admission.probe,
       (outcome) =>
         entry.breaker.record(admission.epoch, admission.probe, outcome),
+      () => entry.breaker.release(admission.epoch, admission.probe),
     );
   }
 

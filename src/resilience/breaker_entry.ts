@@ -17,6 +17,11 @@ export type Admission =
     probe: boolean;
     /** Report the call's outcome exactly once; a second call is ignored. */
     report(outcome: CallOutcome): void;
+    /**
+     * Instead of `report`: the call produced no verdict on the upstream (it
+     * never went out, or the client left first). A probe slot is given back.
+     */
+    release(): void;
   }
   | {
     allowed: false;
@@ -62,21 +67,31 @@ export interface BoardContext {
  *
  * @example
  * ```ts ignore
- * const admission = allowedAdmission(false, (outcome) => breaker.record(epoch, false, outcome));
+ * const admission = allowedAdmission(
+ *   false,
+ *   (outcome) => breaker.record(epoch, false, outcome),
+ *   () => breaker.release(epoch, false),
+ * );
  * ```
  */
 export function allowedAdmission(
   probe: boolean,
   onReport: (outcome: CallOutcome) => void,
+  onRelease: () => void,
 ): Admission {
-  let reported = false;
+  let settled = false;
   return {
     allowed: true,
     probe,
     report(outcome) {
-      if (reported) return;
-      reported = true;
+      if (settled) return;
+      settled = true;
       onReport(outcome);
+    },
+    release() {
+      if (settled) return;
+      settled = true;
+      onRelease();
     },
   };
 }

@@ -142,6 +142,13 @@ function probeAdmission(
         /* counted by the guard; the lease expires on its own */
       }),
     );
+  }, () => {
+    // No verdict: the shared slot is given back.
+    context.background(
+      releaseLease(context, entry, epoch, slot).catch(() => {
+        /* counted by the guard; the lease expires on its own */
+      }),
+    );
   });
 }
 
@@ -187,6 +194,36 @@ async function settleSuccess(
       if (othersDone) entry.breaker.adopt(closed);
       return;
     }
+  }
+}
+
+/** Frees this board's lease on `slot` if it still holds it (compare-and-set). */
+async function releaseLease(
+  context: ProbeLeaseContext,
+  entry: BreakerEntry,
+  epoch: number,
+  slot: number,
+): Promise<void> {
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const read = await readShared(context, entry);
+    const mine = read.slots[slot]?.value;
+    if (
+      mine === undefined || !isProbeLease(mine) ||
+      mine.holder !== context.holder || mine.epoch !== epoch || mine.succeeded
+    ) return;
+    // An expired lease is a free slot.
+    const free: ProbeLease = { ...mine, until: 0 };
+    const check = {
+      key: read.slotKeys[slot],
+      version: read.slots[slot]!.version,
+    };
+    if (
+      await commit(context, [check], [{
+        key: read.slotKeys[slot],
+        value: free,
+        expireInMs: context.probeLeaseMs,
+      }])
+    ) return;
   }
 }
 

@@ -136,6 +136,19 @@ export class CircuitBreaker {
   }
 
   /**
+   * Gives back a half-open probe slot of `epoch` whose call never produced a
+   * verdict (it did not go out, or the client left): the slot is free for
+   * another probe and the breaker's state is unchanged.
+   */
+  release(epoch: number, probe: boolean): void {
+    if (
+      probe && epoch === this.#state.epoch && this.#state.state === "half_open"
+    ) {
+      this.#probesOut = Math.max(0, this.#probesOut - 1);
+    }
+  }
+
+  /**
    * Records a call admitted under `epoch`. Calls admitted under an earlier
    * state are ignored: they say nothing about the current one.
    */

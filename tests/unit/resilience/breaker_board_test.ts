@@ -190,6 +190,49 @@ Deno.test("an expired probe lease frees its slot", async () => {
   await Promise.all([a.close(), b.close()]);
 });
 
+Deno.test("a released probe frees its shared slot at once, without a verdict", async () => {
+  const clock = new FakeClock(0);
+  const store = new MemoryBreakerStore({ clock });
+  const policy = { ...POLICY, halfOpenProbes: 1 };
+  const a = board(clock, store, { syncIntervalMs: 250 }, policy);
+  const b = board(clock, store, { syncIntervalMs: 250 }, policy);
+  await fail(a, 4);
+  await b.sync();
+  clock.advance(5000);
+  const probe = await admit(a);
+  assert.ok(probe.allowed && probe.probe);
+  assert.equal((await admit(b)).allowed, false);
+  probe.release(); // e.g. the client left during the backoff before it
+  await a.settled();
+  clock.advance(250); // b trusts its "slots busy" answer one sync interval
+  const next = await admit(b);
+  assert.ok(next.allowed && next.probe, "the slot was not given back");
+  assert.equal(view(b).state, "half_open"); // no verdict from the release
+  next.report(OK);
+  await b.settled();
+  assert.equal(view(b).state, "closed");
+  await Promise.all([a.close(), b.close()]);
+});
+
+Deno.test("a released probe frees its local slot when the store is down", async () => {
+  const clock = new FakeClock(0);
+  const store = new FaultyStore(clock);
+  const policy = { ...POLICY, halfOpenProbes: 1 };
+  const a = board(clock, store, {}, policy);
+  await fail(a, 4);
+  store.mode = "throw";
+  clock.advance(5000);
+  const probe = await admit(a);
+  assert.ok(probe.allowed && probe.probe);
+  assert.equal((await admit(a)).allowed, false);
+  probe.release();
+  const next = await admit(a);
+  assert.ok(next.allowed && next.probe);
+  next.report(OK);
+  assert.equal(view(a).state, "closed");
+  await a.close();
+});
+
 Deno.test("with every probe slot out, half-open admissions skip the store for a sync interval", async () => {
   const clock = new FakeClock(0);
   const store = new FaultyStore(clock);
