@@ -16,6 +16,7 @@ import { attemptOnce, type Failure } from "./attempt.ts";
 import { admitNext, type Admitted } from "./choose_upstream.ts";
 import { circuitOpen, failureError } from "./upstream_errors.ts";
 import { splitTarget } from "../http/split_target.ts";
+import { rewriteLocation } from "../http/rewrite_location.ts";
 import type { RouteRuntime } from "./route_runtime.ts";
 import { streamBack } from "./stream_back.ts";
 
@@ -162,6 +163,15 @@ export async function forward(
             abortReason: () => controller.signal.reason,
             done: finish,
             headers: responseHeaders(exchange, elapsed, deps.serverTiming),
+            rewriteLocation: status >= 300 && status < 400
+              ? (location) =>
+                rewriteLocation(
+                  location,
+                  upstream,
+                  publicOrigin(request, exchange.peer.trusted),
+                  rt.route.stripPrefix,
+                )
+              : undefined,
           });
         }
         await response.body?.cancel();
@@ -266,4 +276,20 @@ function responseHeaders(
     headers.push(["server-timing", `upstream;dur=${upstreamMs}`]);
   }
   return headers;
+}
+
+/**
+ * `scheme://host[:port]` as the client addressed the gateway: the request's
+ * own, or what a trusted proxy in front says it was.
+ */
+function publicOrigin(request: Request, trustedPeer: boolean): string {
+  const url = request.url;
+  const schemeEnd = url.indexOf("://");
+  const own = url.slice(0, url.indexOf("/", schemeEnd + 3));
+  if (!trustedPeer) return own;
+  const first = (name: string) =>
+    request.headers.get(name)?.split(",")[0].trim() || undefined;
+  const proto = first("x-forwarded-proto") ?? url.slice(0, schemeEnd);
+  const host = first("x-forwarded-host") ?? own.slice(schemeEnd + 3);
+  return `${proto}://${host}`;
 }

@@ -16,6 +16,8 @@ export interface StreamBackOptions {
   done(): void;
   /** Extra response headers (attempt count, Server-Timing). */
   headers: [string, string][];
+  /** Maps a `Location` pointing into the upstream to the gateway's address. */
+  rewriteLocation?: (location: string) => string;
 }
 
 /**
@@ -38,6 +40,11 @@ export function streamBack(
   options: StreamBackOptions,
 ): Response {
   const headers = forwardableResponseHeaders(upstream.headers);
+  if (options.rewriteLocation) {
+    for (const pair of headers) {
+      if (pair[0] === "location") pair[1] = options.rewriteLocation(pair[1]);
+    }
+  }
   headers.push(...options.headers, ["x-request-id", exchange.requestId]);
   const init = {
     status: upstream.status,

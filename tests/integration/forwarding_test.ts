@@ -316,3 +316,37 @@ Deno.test("path tricks never leave the upstream base path", async () => {
     await origin.close();
   }
 });
+
+Deno.test("redirects into the upstream are rewritten to the gateway's address", async () => {
+  let upstreamUrl = "";
+  const raw = RawOrigin.start((conn) =>
+    withHeaders(
+      [`Location: ${upstreamUrl}/v1/users/8?x=1`],
+      "",
+      "302 Found",
+    )(conn)
+  );
+  upstreamUrl = raw.url;
+  const gw = await startTestGateway(routeConfig([`${raw.url}/v1`]));
+  try {
+    const res = await fetch(`${gw.url}/api/users/7`, { redirect: "manual" });
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get("location"), `${gw.url}/api/users/8?x=1`);
+    await res.body?.cancel();
+  } finally {
+    await gw.close();
+    await raw.close();
+  }
+  const other = RawOrigin.start(
+    withHeaders(["Location: https://login.example/next"], "", "302 Found"),
+  );
+  const gw2 = await startTestGateway(routeConfig([other.url]));
+  try {
+    const res = await fetch(`${gw2.url}/api/x`, { redirect: "manual" });
+    assert.equal(res.headers.get("location"), "https://login.example/next");
+    await res.body?.cancel();
+  } finally {
+    await gw2.close();
+    await other.close();
+  }
+});
