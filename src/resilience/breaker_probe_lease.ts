@@ -161,12 +161,10 @@ async function settleSuccess(
 ): Promise<void> {
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const read = await readShared(context, entry);
-    const mine = read.slots[slot]?.value;
+    const mine = ownLease(context, read, slot, epoch);
     const stillHalfOpen = read.remote?.state === "half_open" &&
       read.remote.epoch === epoch;
-    const stillMine = mine !== undefined && isProbeLease(mine) &&
-      mine.holder === context.holder && mine.epoch === epoch;
-    if (!stillHalfOpen || !stillMine) return;
+    if (!stillHalfOpen || mine === undefined) return;
     const now = context.clock.now();
     const done: ProbeLease = {
       ...mine,
@@ -197,6 +195,20 @@ async function settleSuccess(
   }
 }
 
+/** This board's lease on `slot` for `epoch`, if the store still has it. */
+function ownLease(
+  context: ProbeLeaseContext,
+  read: SharedRead,
+  slot: number,
+  epoch: number,
+): ProbeLease | undefined {
+  const value = read.slots[slot]?.value;
+  return value !== undefined && isProbeLease(value) &&
+      value.holder === context.holder && value.epoch === epoch
+    ? value
+    : undefined;
+}
+
 /** Frees this board's lease on `slot` if it still holds it (compare-and-set). */
 async function releaseLease(
   context: ProbeLeaseContext,
@@ -206,11 +218,8 @@ async function releaseLease(
 ): Promise<void> {
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const read = await readShared(context, entry);
-    const mine = read.slots[slot]?.value;
-    if (
-      mine === undefined || !isProbeLease(mine) ||
-      mine.holder !== context.holder || mine.epoch !== epoch || mine.succeeded
-    ) return;
+    const mine = ownLease(context, read, slot, epoch);
+    if (mine === undefined || mine.succeeded) return;
     // An expired lease is a free slot.
     const free: ProbeLease = { ...mine, until: 0 };
     const check = {
