@@ -4,7 +4,9 @@
 import { equalBytes, sha256 } from "./constant_time.ts";
 
 /**
- * Builds a check for the given keys. The keys are hashed once, up front; each
+ * Builds a check for the given keys. The keys are hashed once, on the first
+ * check (hashing at build time would leave a promise running that nobody
+ * awaits until a key is presented); each
  * candidate is hashed and compared with every key, with no early exit, so
  * neither which key matched nor how many keys there are shows in the timing
  * of a single comparison.
@@ -20,8 +22,9 @@ import { equalBytes, sha256 } from "./constant_time.ts";
 export function createApiKeyCheck(
   keys: readonly string[],
 ): (candidate: string) => Promise<boolean> {
-  const digests = Promise.all(keys.map(sha256));
+  let digests: Promise<Uint8Array[]> | undefined;
   return async function isValidApiKey(candidate) {
+    digests ??= Promise.all(keys.map(sha256));
     const candidateDigest = await sha256(candidate);
     let matched = false;
     for (const digest of await digests) {

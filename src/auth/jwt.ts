@@ -78,13 +78,17 @@ export function createJwtVerifier(
   const allowed = new Set(
     config.algorithms.filter((alg) => SUPPORTED.has(alg)),
   );
-  const hmacKey = config.secret === null ? null : crypto.subtle.importKey(
-    "raw",
-    encoder.encode(config.secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["verify"],
-  );
+  // Imported on first use: a promise started here would run unawaited until
+  // a token arrives.
+  let hmacKey: Promise<CryptoKey> | undefined;
+  const hmacKeyOnce = () =>
+    hmacKey ??= crypto.subtle.importKey(
+      "raw",
+      encoder.encode(config.secret!),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
   const jwks = jwksSource(config, deps);
   const importedKeys = new WeakMap<PublishedJwk, Promise<CryptoKey | null>>();
 
@@ -101,7 +105,9 @@ export function createJwtVerifier(
     alg: JwtAlgorithm,
     kid: string | undefined,
   ): Promise<CryptoKey[]> {
-    if (alg === "HS256") return hmacKey === null ? [] : [await hmacKey];
+    if (alg === "HS256") {
+      return config.secret === null ? [] : [await hmacKeyOnce()];
+    }
     if (jwks === null) return [];
     const usable = (await jwks.keysFor(kid)).filter((jwk) =>
       keyFitsAlgorithm(jwk, alg)
