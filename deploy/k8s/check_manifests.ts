@@ -91,6 +91,10 @@ for (const container of pod.containers ?? []) {
   if (!Number.isFinite(preStopSeconds)) {
     problems.push(`${where}: lifecycle.preStop must sleep a number of seconds`);
   }
+  // Kubernetes sets HOSTNAME to the pod name; the gateway listens on it.
+  if (env.HOSTNAME !== "0.0.0.0") {
+    problems.push(`${where}: env HOSTNAME must be "0.0.0.0"`);
+  }
   const drainMs = Number(env.GATEWAY_DRAIN_MS ?? 30_000);
   const graceMs = Number(pod.terminationGracePeriodSeconds ?? 30) * 1000;
   if (!(graceMs > drainMs + (preStopSeconds || 0) * 1000)) {
