@@ -36,7 +36,8 @@ Deno.test("conformance: an invalid config stops the Deno gateway before it liste
     routes: [{ name: "bad", path: "/x/*", upstreams: ["not a url"] }],
     defaults: { retry: { retries: -1 } },
   }));
-  assert.notEqual(status.code, 0);
+  assert.equal(status.code, 1);
+  assert.match(output, /gateway: cannot start, the configuration is invalid:/);
   assert.doesNotMatch(output, /"msg":"listening"/);
   // Every problem is listed, each with its path.
   assert.match(output, /routes\[0\]\.upstreams/);

@@ -104,6 +104,14 @@ Deno.test("admin endpoints need the token; force-open and reset go through the b
     assert.equal((await refused.json()).code, "circuit_open");
     assert.equal(origin.hits("/echo"), 0);
 
+    const closed = await fetch(`${gw.url}/_gateway/breakers/close?${query}`, {
+      method: "POST",
+      headers: bearer,
+    });
+    const held = (await closed.json()).breaker;
+    assert.equal(held.state, "closed");
+    assert.equal(held.forced, true);
+
     const reset = await fetch(`${gw.url}/_gateway/breakers/reset?${query}`, {
       method: "POST",
       headers: bearer,

@@ -56,6 +56,14 @@ Deno.test("404 no_route and 405 method_not_allowed are problem+json with a reque
     assert.equal(problem.status, 404);
     assert.equal(problem.requestId, missing.headers.get("x-request-id"));
     assert.ok(problem.type && problem.title && problem.detail);
+    // Responses the gateway makes itself say what they are and forbid the rest.
+    assert.equal(missing.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(missing.headers.get("cache-control"), "no-store");
+    assert.match(
+      missing.headers.get("content-security-policy") ?? "",
+      /default-src 'none'/,
+    );
+    assert.equal(missing.headers.get("server"), null);
 
     const wrong = await fetch(`${gw.url}/api/x`, { method: "DELETE" });
     assert.equal(wrong.status, 405);
@@ -84,6 +92,7 @@ Deno.test("hop-by-hop request headers are dropped; X-Forwarded-* set; ids passed
         "Proxy-Authorization: Basic Zm9vOmJhcg==\r\n" +
         "Upgrade: h2c\r\n" +
         "X-Forwarded-For: 203.0.113.9\r\n" +
+        "X-Real-IP: 203.0.113.9\r\n" +
         "X-Request-Id: client-id-1\r\n" +
         "Traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n" +
         "X-End-To-End: kept\r\n" +
@@ -107,6 +116,7 @@ Deno.test("hop-by-hop request headers are dropped; X-Forwarded-* set; ids passed
     assert.equal(echoHeader(echo, "x-end-to-end"), "kept");
     // The peer is not a trusted proxy, so its X-Forwarded-For is replaced.
     assert.equal(echoHeader(echo, "x-forwarded-for"), "127.0.0.1");
+    assert.equal(echoHeader(echo, "x-real-ip"), undefined);
     assert.equal(echoHeader(echo, "x-forwarded-proto"), "http");
     assert.equal(echoHeader(echo, "x-forwarded-host"), "edge.example");
     assert.equal(echoHeader(echo, "x-request-id"), "client-id-1");
@@ -304,10 +314,10 @@ Deno.test("path tricks never leave the upstream base path", async () => {
       gw.port,
       `GET http://169.254.169.254/api/x HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n\r\n`,
     );
-    if (absolute.status === 200) {
-      const echo: Echo = JSON.parse(new TextDecoder().decode(absolute.body));
-      assert.equal(echo.path, "/echo/base/x");
-    }
+    assert.equal(absolute.status, 200);
+    const echo: Echo = JSON.parse(new TextDecoder().decode(absolute.body));
+    assert.equal(echo.path, "/echo/base/x");
+    assert.equal(echoHeader(echo, "host"), `127.0.0.1:${origin.port}`);
     for (const request of origin.requests) {
       assert.ok(request.path.startsWith("/echo/base/"), request.path);
     }
@@ -348,5 +358,25 @@ Deno.test("redirects into the upstream are rewritten to the gateway's address", 
   } finally {
     await gw2.close();
     await other.close();
+  }
+});
+
+Deno.test("serverTiming adds the upstream time; upstream Server headers are dropped", async () => {
+  const raw = RawOrigin.start(
+    withHeaders(["Server: secret-app/1.2", "X-Powered-By: PHP/5"], "ok"),
+  );
+  const gw = await startTestGateway({
+    ...routeConfig([raw.url]),
+    serverTiming: true,
+  });
+  try {
+    const res = await fetch(`${gw.url}/api/x`);
+    assert.match(res.headers.get("server-timing") ?? "", /^upstream;dur=\d+/);
+    assert.equal(res.headers.get("server"), null);
+    assert.equal(res.headers.get("x-powered-by"), null);
+    assert.equal(await res.text(), "ok");
+  } finally {
+    await gw.close();
+    await raw.close();
   }
 });

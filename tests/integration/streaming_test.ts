@@ -56,7 +56,10 @@ Deno.test("a request body streams to the upstream as it arrives", async () => {
         if (sent > 0) await origin.waitForRequests(1);
         // Wait until the origin saw the previous chunk before sending more.
         const seen = () => origin.requests[0]?.chunkTimes.length ?? 0;
-        for (let i = 0; i < 200 && sent > 0 && seen() < sent; i++) {
+        for (let i = 0; sent > 0 && seen() < sent; i++) {
+          if (i === 400) {
+            throw new Error(`chunk ${sent} never reached the origin`);
+          }
           await new Promise((r) => setTimeout(r, 5));
         }
         controller.enqueue(new TextEncoder().encode(`part ${sent}\n`));
