@@ -12,6 +12,8 @@ import {
   token,
 } from "./checks.ts";
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 const retryCondition: Check = (value, path, problems) => {
   const ok = value === "network" || value === "timeout" ||
     (typeof value === "number" && Number.isInteger(value) && value >= 100 &&
@@ -49,10 +51,11 @@ const origin: Check = (value, path, problems) => {
  * Partial objects are allowed; the merge fills in the rest.
  */
 export const POLICY_SPEC: Spec = {
+  // Timers take at most 2^31-1 ms; a longer one fires at once.
   timeouts: {
-    headersMs: integer(1),
-    idleMs: integer(1),
-    totalMs: integer(1),
+    headersMs: integer(1, MAX_TIMER_MS),
+    idleMs: integer(1, MAX_TIMER_MS),
+    totalMs: integer(1, MAX_TIMER_MS),
   },
   retry: {
     retries: integer(0, 10),
@@ -73,7 +76,7 @@ export const POLICY_SPEC: Spec = {
     failureRate: number(0, 1, true),
     slowCallMs: nullable(integer(1)),
     slowCallRate: number(0, 1, true),
-    openMs: integer(1),
+    openMs: integer(1, MAX_TIMER_MS),
     halfOpenProbes: integer(1, 1000),
   },
   bulkhead: { maxConcurrent: nullable(integer(1)) },

@@ -17,7 +17,8 @@ export function healthEndpoints(
     if (isDraining()) return json(503, { status: "draining" });
     const store = board.storeHealth();
     if (!store.healthy) {
-      return json(503, { status: "store_unavailable", store: store.lastError });
+      // The error itself is for admins (/_gateway/breakers), not the public.
+      return json(503, { status: "store_unavailable" });
     }
     return json(200, { status: "ready" });
   });

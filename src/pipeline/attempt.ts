@@ -17,13 +17,18 @@ export async function attemptOnce(
   body: BodyInit | null,
   controller: AbortController,
   headersMs: number,
+  /** Time left of the exchange's `totalMs`: when shorter, it is what ends the wait. */
+  remainingMs: number,
   deps: ForwardDeps,
 ): Promise<AttemptOutcome> {
   const { clock } = deps;
   const started = clock.now();
   const cancelHeaders = clock.setTimeout(
-    () => controller.abort(new UpstreamTimeout("headers")),
-    headersMs,
+    () =>
+      controller.abort(
+        new UpstreamTimeout(remainingMs < headersMs ? "total" : "headers"),
+      ),
+    Math.min(headersMs, remainingMs),
   );
   const { signal } = controller;
   try {

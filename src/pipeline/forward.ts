@@ -1,4 +1,4 @@
-import { GatewayError } from "../errors.ts";
+import { GatewayError, isGatewayError } from "../errors.ts";
 import { upstreamRequestHeaders } from "../http/upstream_headers.ts";
 import { upstreamUrl } from "../http/upstream_url.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
@@ -91,6 +91,7 @@ export async function forward(
       policy.maxBodyBytes,
       retry.replayBufferBytes,
       retryEligible,
+      aborter.nextStep().signal,
     );
     const { pathname, search } = splitTarget(request.url);
     const trace = deps.continueTrace?.(request, rt.route) ??
@@ -119,6 +120,7 @@ export async function forward(
           "The request path is not allowed.",
         );
       }
+      if (aborter.reason !== undefined) throw aborter.reason;
       exchange.attempts++;
       exchange.upstream = upstream.url;
       const controller = aborter.nextStep();
@@ -132,7 +134,8 @@ export async function forward(
         ],
         body.take(),
         controller,
-        Math.min(timeouts.headersMs, remaining),
+        timeouts.headersMs,
+        remaining,
         deps,
       );
       const elapsed = outcome.durationMs;
@@ -164,18 +167,25 @@ export async function forward(
             done: finish,
             headers: responseHeaders(exchange, elapsed, deps.serverTiming),
             rewriteLocation: status >= 300 && status < 400
-              ? (location) =>
-                rewriteLocation(
-                  location,
-                  upstream,
-                  publicOrigin(request, exchange.peer.trusted),
-                  rt.route.stripPrefix,
-                )
+              ? (location) => {
+                // Any upstream of the route, not only the one that answered.
+                const origin = publicOrigin(request, exchange.peer.trusted);
+                for (const candidate of upstreams) {
+                  const rewritten = rewriteLocation(
+                    location,
+                    candidate,
+                    origin,
+                    rt.route.stripPrefix,
+                  );
+                  if (rewritten !== location) return rewritten;
+                }
+                return location;
+              }
               : undefined,
           });
         }
-        await response.body?.cancel();
         admission = next.admission;
+        await response.body?.cancel().catch(() => {});
         await sleep(clock, next.delayMs, aborter.nextStep().signal);
       } else {
         if (body.tooLarge) {
@@ -186,15 +196,23 @@ export async function forward(
             `The request body is larger than this route accepts (${policy.maxBodyBytes} bytes).`,
           );
         }
-        const reason = controller.signal.reason;
+        // The request signal may report a client that left before the
+        // attempt's own controller heard of it.
+        const reason = controller.signal.reason ??
+          (request.signal.aborted ? new ClientGone() : undefined);
         if (reason instanceof ClientGone) {
           admission.release();
           throw reason;
         }
+        if (isTimeout(reason) && reason.kind === "total") {
+          // The exchange ran out of time, not the upstream: no verdict.
+          admission.release();
+          throw failureError(failure, reason, exchange);
+        }
         admission.report({ failure: true, durationMs: elapsed });
         metrics.attempt(route, upstream.url, failure.kind);
         if (failure.kind === "network") exchange.flag("UF");
-        else if (isTimeout(reason) && reason.kind === "headers") {
+        else {
           exchange.flag("UT");
           metrics.timeout(route, "headers");
         }
@@ -215,9 +233,14 @@ export async function forward(
       metrics.retry(route);
       exchange.flag("RT");
     }
-  } catch (error) {
+  } catch (thrown) {
     admission?.release();
     finish();
+    // A body read that failed because the client left is the client leaving.
+    const error = !isGatewayError(thrown) && !isTimeout(thrown) &&
+        request.signal.aborted
+      ? new ClientGone()
+      : thrown;
     if (error instanceof ClientGone) exchange.flag("CD");
     if (isTimeout(error)) {
       // The total deadline ended a backoff wait.

@@ -39,6 +39,8 @@ export async function limitBody(
   maxBodyBytes: number | null,
   replayBufferBytes: number,
   wantReplay: boolean,
+  /** Ends a wait for a stalled upload (client gone, total deadline). */
+  signal: AbortSignal,
 ): Promise<UpstreamBody> {
   const source = request.body;
   if (source === null) return NO_BODY;
@@ -61,7 +63,7 @@ export async function limitBody(
   if (replay) {
     // Read up to the replay buffer; a body that ends within it is kept whole.
     while (prefixBytes <= replayBufferBytes) {
-      const { done, value } = await reader.read();
+      const { done, value } = await readOrAbort(reader, signal);
       if (done) {
         if (prefixBytes > limit) throw tooLarge(limit);
         exchange.bytesIn = prefixBytes;
@@ -135,4 +137,22 @@ function concat(
     offset += chunk.byteLength;
   }
   return out;
+}
+
+/** `reader.read()`, or the signal's reason once it aborts (the read is cancelled). */
+function readOrAbort(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  signal: AbortSignal,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      reader.cancel(signal.reason).catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    reader.read().then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", onAbort)
+    );
+  });
 }

@@ -62,10 +62,12 @@ export function streamBack(
   }
   const { clock } = options;
   const reader = upstream.body.getReader();
+  let reading = false;
   const watchdog = idleWatchdog(
     clock,
     options.idleMs,
     () => options.abort(new UpstreamTimeout("idle")),
+    () => reading,
   );
   let ended = false;
   const end = () => {
@@ -78,6 +80,9 @@ export function streamBack(
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
+      // Silence is counted from here: the client asked, the upstream owes.
+      watchdog.touch();
+      reading = true;
       try {
         chunk = await reader.read();
       } catch (error) {
@@ -89,12 +94,12 @@ export function streamBack(
         controller.error(reason);
         return;
       }
+      reading = false;
       if (chunk.done) {
         end();
         controller.close();
         return;
       }
-      watchdog.touch();
       if (exchange.ttfbMs === null) {
         exchange.ttfbMs = clock.now() - exchange.startedAt;
       }

@@ -35,6 +35,12 @@ export function idleWatchdog(
   clock: Clock,
   idleMs: number,
   onIdle: () => void,
+  /**
+   * Silence counts only while this says the reader is waiting for data: a
+   * consumer that is not asking (backpressure from a slow client) is not an
+   * idle source.
+   */
+  isWaiting: () => boolean = () => true,
 ): IdleWatchdog {
   if (idleMs === Infinity) return { touch() {}, stop() {} };
   let lastActivityMs = clock.now();
@@ -43,6 +49,7 @@ export function idleWatchdog(
 
   const check = () => {
     if (stopped) return;
+    if (!isWaiting()) lastActivityMs = clock.now();
     const quietMs = clock.now() - lastActivityMs;
     if (quietMs >= idleMs) {
       stopped = true;

@@ -88,6 +88,31 @@ Deno.test("a body silent for idleMs ends abnormally and cancels the upstream", a
   }
 });
 
+Deno.test("a slow client is not an idle upstream: pauses in reading do not trip idleMs", async () => {
+  const origin = await Origin.start();
+  const gw = await startTestGateway(routeConfig([origin.url], {
+    policy: { timeouts: { idleMs: 150 } },
+  }));
+  try {
+    const conn = await openRaw(gw.port);
+    await conn.write(GET_CLOSE("/api/big?bytes=67108864"));
+    assert.equal((await conn.readHead()).status, 200);
+    assert.ok(await conn.readChunk());
+    // The client stops reading (its buffers fill, backpressure reaches the
+    // gateway) for longer than idleMs, then reads on.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    let chunks = 1;
+    while (await conn.readChunk() !== null) chunks++;
+    assert.ok(conn.complete, "the body was cut while the client paused");
+    conn.close();
+    const line = await gw.waitForAccessLog(() => true);
+    assert.doesNotMatch(String(line.flags), /IT/);
+  } finally {
+    await gw.close();
+    await origin.close();
+  }
+});
+
 Deno.test("totalMs owns the body too: a long stream is cut off abnormally", async () => {
   const origin = await Origin.start();
   const gw = await startTestGateway(routeConfig([origin.url], {

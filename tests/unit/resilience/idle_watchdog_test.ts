@@ -100,3 +100,19 @@ Deno.test("idleWatchdog with Infinity sets no timer and never fires", () => {
   watchdog.stop();
   assert.equal(fired, 0);
 });
+
+Deno.test("idleWatchdog: silence while the consumer is not asking does not count", () => {
+  const clock = new FakeClock();
+  let waiting = false;
+  let fired = 0;
+  const watchdog = idleWatchdog(clock, 100, () => fired++, () => waiting);
+  clock.advance(1000); // a slow client: nothing asked, nothing owed
+  assert.equal(fired, 0);
+  waiting = true;
+  watchdog.touch();
+  clock.advance(99);
+  assert.equal(fired, 0);
+  clock.advance(1);
+  assert.equal(fired, 1);
+  watchdog.stop();
+});
