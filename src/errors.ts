@@ -10,7 +10,6 @@ export type ErrorCode =
   | "no_route"
   | "method_not_allowed"
   | "unauthorized"
-  | "forbidden"
   | "payload_too_large"
   | "rate_limited"
   | "upstream_unavailable"
@@ -26,7 +25,6 @@ const TITLES: Record<ErrorCode, string> = {
   no_route: "No route",
   method_not_allowed: "Method not allowed",
   unauthorized: "Unauthorized",
-  forbidden: "Forbidden",
   payload_too_large: "Payload too large",
   rate_limited: "Too many requests",
   upstream_unavailable: "Upstream unavailable",

@@ -40,9 +40,9 @@ export interface GatewayOptions {
   random?: () => number;
   /** Workers: keeps background store writes alive. */
   waitUntil?(promise: Promise<unknown>): void;
-  /** How breaker state is pulled from the store (see `BreakerBoardOptions`). */
   /** See `ForwardDeps.continueTrace` (Deno's OpenTelemetry). */
   continueTrace?: ForwardDeps["continueTrace"];
+  /** How breaker state is pulled from the store (see `BreakerBoardOptions`). */
   breakerSync?: Pick<
     BreakerBoardOptions,
     "autoSync" | "syncIntervalMs" | "storeTimeoutMs"
@@ -58,7 +58,7 @@ export interface Gateway {
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   readonly board: BreakerBoard;
-  /** Stops background work and closes the store. */
+  /** Stops background work (breaker sync); the store's owner closes the store. */
   close(): Promise<void>;
 }
 
@@ -90,7 +90,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     sink: options.logSink,
     now: () => clock.now(),
   });
-  const metrics = new GatewayMetrics();
+  const metrics = new GatewayMetrics({ now: () => clock.now() });
   const board = new BreakerBoard({
     clock,
     store: options.breakerStore ?? new MemoryBreakerStore(),

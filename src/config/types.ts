@@ -128,7 +128,7 @@ export interface Route {
 
 export interface LogSettings {
   level: "debug" | "info" | "warn" | "error";
-  /** Share of successful (non-error) access lines written, 0..1. */
+  /** Share of ordinary access lines written, 0..1 (status ≥ 500 or flagged lines always are). */
   sampleRate: number;
 }
 

@@ -3,7 +3,7 @@ import { getCookie } from "hono/cookie";
 import type { Route } from "../config/types.ts";
 import { GatewayError } from "../errors.ts";
 import { constantTimeEqual } from "../auth/constant_time.ts";
-import { GATEWAY_RESPONSE_HEADERS } from "../http/problem.ts";
+import { GATEWAY_RESPONSE_HEADERS, gatewayJson } from "../http/problem.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
 import { buildStatusSnapshot } from "../observe/status_snapshot.ts";
 import {
@@ -74,7 +74,7 @@ export function adminEndpoints(deps: AdminDeps): Hono {
 
   app.get(
     "/breakers",
-    () => json({ breakers: board.views(), store: board.storeHealth() }),
+    () => gatewayJson({ breakers: board.views(), store: board.storeHealth() }),
   );
 
   app.post("/breakers/:action", async (c) => {
@@ -96,7 +96,7 @@ export function adminEndpoints(deps: AdminDeps): Hono {
         "No breaker for that route and upstream.",
       );
     }
-    return json({ breaker: view });
+    return gatewayJson({ breaker: view });
   });
 
   app.get(
@@ -105,7 +105,7 @@ export function adminEndpoints(deps: AdminDeps): Hono {
   );
 
   app.get("/status.json", () =>
-    json(buildStatusSnapshot({
+    gatewayJson(buildStatusSnapshot({
       routes: deps.routes,
       rates: deps.metrics.routeRates(),
       breakers: board.views(),
@@ -123,15 +123,6 @@ function unauthorized(): GatewayError {
     "Admin endpoints need the admin bearer token.",
     { "www-authenticate": 'Bearer realm="gateway-admin"' },
   );
-}
-
-function json(body: unknown): Response {
-  return new Response(JSON.stringify(body), {
-    headers: {
-      ...GATEWAY_RESPONSE_HEADERS,
-      "content-type": "application/json",
-    },
-  });
 }
 
 const LOGIN_PAGE = `<!doctype html>

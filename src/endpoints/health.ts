@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { GATEWAY_RESPONSE_HEADERS } from "../http/problem.ts";
+import { gatewayJson } from "../http/problem.ts";
 import type { BreakerBoard } from "../resilience/breaker_board.ts";
 
 /**
@@ -12,25 +12,15 @@ export function healthEndpoints(
   isDraining: () => boolean,
 ): Hono {
   const app = new Hono();
-  app.get("/live", () => json(200, { status: "live" }));
+  app.get("/live", () => gatewayJson({ status: "live" }));
   app.get("/ready", () => {
-    if (isDraining()) return json(503, { status: "draining" });
+    if (isDraining()) return gatewayJson({ status: "draining" }, 503);
     const store = board.storeHealth();
     if (!store.healthy) {
       // The error itself is for admins (/_gateway/breakers), not the public.
-      return json(503, { status: "store_unavailable" });
+      return gatewayJson({ status: "store_unavailable" }, 503);
     }
-    return json(200, { status: "ready" });
+    return gatewayJson({ status: "ready" });
   });
   return app;
-}
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: {
-      ...GATEWAY_RESPONSE_HEADERS,
-      "content-type": "application/json",
-    },
-  });
 }

@@ -43,3 +43,19 @@ export function problemResponse(
   }
   return new Response(body, { status: error.status, headers });
 }
+
+/** A JSON body the gateway makes itself (health, admin), with its headers. */
+export function gatewayJson(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      ...GATEWAY_RESPONSE_HEADERS,
+      "content-type": "application/json",
+    },
+  });
+}
+
+/** `Retry-After` in whole seconds, at least 1, for a wait in ms. */
+export function retryAfterSeconds(waitMs: number): string {
+  return String(Math.max(1, Math.ceil(waitMs / 1000)));
+}

@@ -15,8 +15,7 @@ export type AttemptOutcome =
   | "success"
   | "http_error"
   | "network"
-  | "timeout"
-  | "breaker_open";
+  | "timeout";
 
 /** A circuit breaker state as metrics and the status page name it. */
 export type BreakerStateName = "closed" | "open" | "half_open";

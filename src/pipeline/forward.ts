@@ -11,7 +11,7 @@ import { continueTrace } from "../http/traceparent.ts";
 import { ClientGone, isTimeout, UpstreamTimeout } from "./abort_reasons.ts";
 import type { Exchange } from "./exchange.ts";
 import { ExchangeAborter } from "./exchange_aborter.ts";
-import { limitBody } from "./limit_body.ts";
+import { limitBody, tooLarge } from "./limit_body.ts";
 import { attemptOnce, type Failure } from "./attempt.ts";
 import { admitNext, type Admitted } from "./choose_upstream.ts";
 import { circuitOpen, failureError } from "./upstream_errors.ts";
@@ -190,11 +190,7 @@ export async function forward(
       } else {
         if (body.tooLarge) {
           admission.release();
-          throw new GatewayError(
-            413,
-            "payload_too_large",
-            `The request body is larger than this route accepts (${policy.maxBodyBytes} bytes).`,
-          );
+          throw tooLarge(policy.maxBodyBytes ?? 0);
         }
         // The request signal may report a client that left before the
         // attempt's own controller heard of it.

@@ -17,7 +17,8 @@ const NO_BODY: UpstreamBody = {
   tooLarge: false,
 };
 
-function tooLarge(limit: number): GatewayError {
+/** 413 `payload_too_large` for a route whose limit is `limit` bytes. */
+export function tooLarge(limit: number): GatewayError {
   return new GatewayError(
     413,
     "payload_too_large",

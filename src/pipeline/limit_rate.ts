@@ -1,4 +1,5 @@
 import { GatewayError } from "../errors.ts";
+import { retryAfterSeconds } from "../http/problem.ts";
 import type { Exchange } from "./exchange.ts";
 import type { RouteRuntime } from "./route_runtime.ts";
 
@@ -13,9 +14,7 @@ export function limitRate(rt: RouteRuntime, exchange: Exchange): void {
     "rate_limited",
     `Too many requests to route "${rt.route.name}"; slow down.`,
     {
-      "retry-after": String(
-        Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
-      ),
+      "retry-after": retryAfterSeconds(verdict.retryAfterMs),
     },
   );
 }

@@ -1,4 +1,5 @@
 import { GatewayError } from "../errors.ts";
+import { retryAfterSeconds } from "../http/problem.ts";
 import { isTimeout } from "./abort_reasons.ts";
 import type { Failure } from "./attempt.ts";
 import type { Exchange } from "./exchange.ts";
@@ -34,6 +35,6 @@ export function circuitOpen(
     503,
     "circuit_open",
     `Every upstream of route "${exchange.route?.route.name}" is failing; try again later.`,
-    { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+    { "retry-after": retryAfterSeconds(retryAfterMs) },
   );
 }
