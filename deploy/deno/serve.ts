@@ -7,9 +7,10 @@
  *
  * Each worker is its own isolate with its own gateway; they share breaker
  * state through the Deno KV file (`GATEWAY_KV_PATH`), exactly like separate
- * processes. Deno owns the listener here, so on SIGTERM it stops at once;
- * use `deno task start` (deploy/deno/main.ts) where a graceful drain
- * matters.
+ * processes. Deno owns the listener and the shutdown here: on SIGTERM it
+ * stops accepting and exits when the requests in flight are done, without
+ * the drain deadline, readiness flip or logs of `deno task start`
+ * (deploy/deno/main.ts).
  */
 import { createGateway } from "../../src/gateway.ts";
 import { batchedSink } from "../../src/observe/batched_sink.ts";
@@ -24,6 +25,9 @@ const { sink } = batchedSink(
 );
 const gateway = createGateway({
   ...gatewayOptions,
+  // deno serve stops on SIGTERM once nothing is scheduled: sync breaker
+  // state on traffic (every 250 ms at most) rather than on a timer of its own.
+  breakerSync: { ...gatewayOptions.breakerSync, autoSync: false },
   config: settings.config,
   logSink: sink,
 });
