@@ -6,7 +6,7 @@ import {
 } from "./http/client_address.ts";
 import { requestIdFor } from "./http/request_id.ts";
 import { splitTarget } from "./http/split_target.ts";
-import { createAccessLog } from "./observe/access_log.ts";
+import { type AccessLogEntry, createAccessLog } from "./observe/access_log.ts";
 import type { LogSink } from "./observe/log_line.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
 import { GatewayMetrics, UNMATCHED_ROUTE } from "./observe/metrics.ts";
@@ -40,6 +40,11 @@ export interface GatewayOptions {
   random?: () => number;
   /** Workers: keeps background store writes alive. */
   waitUntil?(promise: Promise<unknown>): void;
+  /**
+   * Called once per finished exchange with its access-log entry: the hook
+   * for per-request exporters (Workers Analytics Engine, say).
+   */
+  onExchange?(entry: AccessLogEntry): void;
   /** See `ForwardDeps.continueTrace` (Deno's OpenTelemetry). */
   continueTrace?: ForwardDeps["continueTrace"];
   /** How breaker state is pulled from the store (see `BreakerBoardOptions`). */
@@ -170,7 +175,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       status,
       durationMs / 1000,
     );
-    writeAccessLog({
+    const entry: AccessLogEntry = {
       requestId: exchange.requestId,
       route,
       method: exchange.request.method,
@@ -185,7 +190,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       flags: exchange.flags,
       clientAddress: exchange.clientAddress ?? null,
       traceId: exchange.traceId,
-    });
+    };
+    writeAccessLog(entry);
+    options.onExchange?.(entry);
   }
 
   return {
