@@ -13,6 +13,10 @@ import {
   WorkersKvBreakerStore,
   type WorkersKvNamespace,
 } from "../../src/runtime/workers/kv_breaker_store.ts";
+import {
+  type AnalyticsEngineDataset,
+  analyticsWriter,
+} from "../../src/runtime/workers/analytics_engine.ts";
 import { fetchKeepingEncoding } from "./body_as_is.ts";
 
 /** The bindings and variables `wrangler.toml` declares. */
@@ -23,6 +27,8 @@ export interface WorkerEnv {
   GATEWAY_BREAKERS?: BreakerObjectNamespace;
   /** Breaker hints shared by every isolate (see kv_breaker_store.ts); used without GATEWAY_BREAKERS. */
   GATEWAY_KV?: WorkersKvNamespace;
+  /** Request metrics from every isolate, one data point per exchange (see analytics_engine.ts). */
+  GATEWAY_ANALYTICS?: AnalyticsEngineDataset;
   /** Other string variables and secrets, read by the config's `*Env` names. */
   readonly [name: string]: unknown;
 }
@@ -42,6 +48,7 @@ let current:
     configText: string;
     breakers: unknown;
     kv: unknown;
+    analytics: unknown;
     built: WorkerGateway;
   }
   | undefined;
@@ -56,7 +63,7 @@ let latestContext: WorkerContext | undefined;
 /**
  * The gateway for `env`, built on first use and kept for the isolate's life
  * (breaker state, metrics and the JWKS cache live in it). A different config
- * text or breaker binding (another environment in the same isolate) rebuilds
+ * text, breaker or analytics binding (another environment in the same isolate) rebuilds
  * it. An invalid config is logged once, as one JSON line listing every error.
  *
  * @example
@@ -70,7 +77,9 @@ export function gatewayFor(env: WorkerEnv, ctx: WorkerContext): WorkerGateway {
   const configText = env.GATEWAY_CONFIG || JSON.stringify(bundledConfig);
   if (
     current?.configText === configText &&
-    current.breakers === env.GATEWAY_BREAKERS && current.kv === env.GATEWAY_KV
+    current.breakers === env.GATEWAY_BREAKERS &&
+    current.kv === env.GATEWAY_KV &&
+    current.analytics === env.GATEWAY_ANALYTICS
   ) {
     return current.built;
   }
@@ -79,6 +88,7 @@ export function gatewayFor(env: WorkerEnv, ctx: WorkerContext): WorkerGateway {
     configText,
     breakers: env.GATEWAY_BREAKERS,
     kv: env.GATEWAY_KV,
+    analytics: env.GATEWAY_ANALYTICS,
     built,
   };
   return built;
@@ -103,6 +113,7 @@ function build(configText: string, env: WorkerEnv): WorkerGateway {
     fetch: fetchKeepingEncoding,
     logSink: (line) => console.log(line),
     waitUntil: keepAlive,
+    onExchange: env.GATEWAY_ANALYTICS && analyticsWriter(env.GATEWAY_ANALYTICS),
   });
   return { ok: true, gateway };
 }
