@@ -23,6 +23,11 @@ export interface ServeOptions extends Omit<GatewayOptions, "config"> {
   hostname: string;
   /** How long in-flight exchanges may run after SIGTERM/SIGINT. */
   drainMs: number;
+  /**
+   * PEM certificate chain and private key: serve HTTPS, and HTTP/2 to
+   * clients that offer it (ALPN). Absent: plain HTTP/1.1.
+   */
+  tls?: { cert: string; key: string };
   /** Listen for SIGTERM/SIGINT (off in tests, which call `shutdown()`). */
   handleSignals?: boolean;
   /** Extra fields for the `listening` log line. */
@@ -43,8 +48,8 @@ export interface ServingGateway {
 }
 
 /**
- * Serves the gateway with `Deno.serve`, with graceful shutdown on
- * SIGTERM/SIGINT.
+ * Serves the gateway with `Deno.serve` (over TLS when `tls` is given), with
+ * graceful shutdown on SIGTERM/SIGINT.
  */
 export function serveGateway(options: ServeOptions): ServingGateway {
   // Log lines leave in batches unless the caller takes them itself (tests).
@@ -56,11 +61,14 @@ export function serveGateway(options: ServeOptions): ServingGateway {
   const server = Deno.serve({
     port: options.port,
     hostname: options.hostname,
+    // Under TLS, request.url is https:, which X-Forwarded-Proto follows.
+    ...options.tls,
     // The line tests and orchestration wait for: JSON with the real port.
     onListen: ({ port, hostname }) =>
       gateway.logger.info("listening", {
         port,
         hostname,
+        tls: options.tls !== undefined,
         ...options.listenFields,
       }),
   }, (request, info) =>

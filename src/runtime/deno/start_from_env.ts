@@ -13,12 +13,15 @@ export interface StartSettings {
   hostname: string;
   drainMs: number;
   kvPath: string | undefined;
+  /** PEM cert and key from `GATEWAY_TLS_CERT`/`GATEWAY_TLS_KEY`; null: plain HTTP. */
+  tls: { cert: string; key: string } | null;
 }
 
 /**
- * Reads `GATEWAY_CONFIG`, `PORT`, `HOSTNAME`, `GATEWAY_DRAIN_MS` and
- * `GATEWAY_KV_PATH`, and validates everything; returns every problem found,
- * one `name: what is wrong` line each.
+ * Reads `GATEWAY_CONFIG`, `PORT`, `HOSTNAME`, `GATEWAY_DRAIN_MS`,
+ * `GATEWAY_KV_PATH`, `GATEWAY_TLS_CERT` and `GATEWAY_TLS_KEY`, and validates
+ * everything; returns every problem found, one `name: what is wrong` line
+ * each.
  */
 export async function readSettings(
   env: (name: string) => string | undefined = (name) => Deno.env.get(name),
@@ -46,6 +49,7 @@ export async function readSettings(
     3_600_000,
     errors,
   );
+  const tls = await tlsSetting(env, errors);
   if (errors.length > 0 || config === undefined) return { ok: false, errors };
   return {
     ok: true,
@@ -56,6 +60,7 @@ export async function readSettings(
       hostname: env("HOSTNAME") || "0.0.0.0",
       drainMs,
       kvPath: env("GATEWAY_KV_PATH") || undefined,
+      tls,
     },
   };
 }
@@ -78,6 +83,67 @@ function integerSetting(
     return fallback;
   }
   return value;
+}
+
+/**
+ * The PEM files named by `GATEWAY_TLS_CERT` and `GATEWAY_TLS_KEY`: both or
+ * neither (half a pair is a mistake, not a wish for plain HTTP).
+ */
+async function tlsSetting(
+  env: (name: string) => string | undefined,
+  errors: string[],
+): Promise<{ cert: string; key: string } | null> {
+  const certPath = env("GATEWAY_TLS_CERT") || undefined;
+  const keyPath = env("GATEWAY_TLS_KEY") || undefined;
+  if (certPath === undefined && keyPath === undefined) return null;
+  if (keyPath === undefined) {
+    errors.push("GATEWAY_TLS_KEY: required with GATEWAY_TLS_CERT");
+    return null;
+  }
+  if (certPath === undefined) {
+    errors.push("GATEWAY_TLS_CERT: required with GATEWAY_TLS_KEY");
+    return null;
+  }
+  const cert = await pemFile(
+    "GATEWAY_TLS_CERT",
+    certPath,
+    /-----BEGIN CERTIFICATE-----/,
+    "certificate",
+    errors,
+  );
+  const key = await pemFile(
+    "GATEWAY_TLS_KEY",
+    keyPath,
+    /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+    "private key",
+    errors,
+  );
+  return cert === undefined || key === undefined ? null : { cert, key };
+}
+
+/**
+ * A PEM file's text, checked for its block here: otherwise `Deno.serve`
+ * throws on a wrong file with a stack trace instead of a setup line.
+ */
+async function pemFile(
+  name: string,
+  path: string,
+  block: RegExp,
+  what: string,
+  errors: string[],
+): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    errors.push(`${name}: cannot read ${path}: ${(error as Error).message}`);
+    return undefined;
+  }
+  if (!block.test(text)) {
+    errors.push(`${name}: ${path} holds no PEM ${what}`);
+    return undefined;
+  }
+  return text;
 }
 
 /** What both Deno entries build the gateway from. */
@@ -142,6 +208,7 @@ export async function startFromEnv(
     port: settings.port,
     hostname: settings.hostname,
     drainMs: settings.drainMs,
+    tls: settings.tls ?? undefined,
     handleSignals,
     listenFields: {
       config: settings.configPath,
