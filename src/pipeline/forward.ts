@@ -91,7 +91,7 @@ export async function forward(
       policy.maxBodyBytes,
       retry.replayBufferBytes,
       retryEligible,
-      aborter.nextStep().signal,
+      () => aborter.nextStep().signal,
     );
     const { pathname, search } = splitTarget(request.url);
     const trace = deps.continueTrace?.(request, rt.route) ??

@@ -40,8 +40,11 @@ export async function limitBody(
   maxBodyBytes: number | null,
   replayBufferBytes: number,
   wantReplay: boolean,
-  /** Ends a wait for a stalled upload (client gone, total deadline). */
-  signal: AbortSignal,
+  /**
+   * Ends a wait for a stalled upload (client gone, total deadline); asked
+   * for only when the body is read here, so bodiless requests pay nothing.
+   */
+  abortSignal: () => AbortSignal,
 ): Promise<UpstreamBody> {
   const source = request.body;
   if (source === null) return NO_BODY;
@@ -62,6 +65,7 @@ export async function limitBody(
   let prefixBytes = 0;
 
   if (replay) {
+    const signal = abortSignal();
     // Read up to the replay buffer; a body that ends within it is kept whole.
     while (prefixBytes <= replayBufferBytes) {
       const { done, value } = await readOrAbort(reader, signal);
