@@ -54,10 +54,27 @@ export function queueTransition(
   to: BreakerState,
   cause: TransitionCause,
 ): Promise<void> {
+  return enqueueWrite(
+    context,
+    entry,
+    () => publishTransition(context, entry, from, to, cause),
+  );
+}
+
+/**
+ * Runs `write` after the breaker's earlier writes, so the store sees its
+ * states in order; counted in `pendingWrites` while queued or running.
+ * Never rejects: failures are counted by the guard and local state stands.
+ */
+function enqueueWrite(
+  context: BoardContext,
+  entry: BreakerEntry,
+  write: () => Promise<unknown>,
+): Promise<void> {
   entry.pendingWrites++;
   entry.publishing = entry.publishing
-    .then(() => publishTransition(context, entry, from, to, cause))
-    .catch(() => {/* counted by the guard; local state stands */})
+    .then(write)
+    .then(() => {}, () => {})
     .finally(() => entry.pendingWrites--);
   context.background(entry.publishing);
   return entry.publishing;
@@ -118,14 +135,11 @@ export async function pullStates(
       ? local.epoch > 0
       : isNewerState(local, remote);
     if (storeBehind && entry.pendingWrites === 0) {
-      entry.pendingWrites++;
-      entry.publishing = entry.publishing
-        .then(() =>
-          writeState(context, entry.key, record?.version ?? null, local)
-        )
-        .then(() => {}, () => {/* counted by the guard */})
-        .finally(() => entry.pendingWrites--);
-      context.background(entry.publishing);
+      enqueueWrite(
+        context,
+        entry,
+        () => writeState(context, entry.key, record?.version ?? null, local),
+      );
     }
   });
 }
