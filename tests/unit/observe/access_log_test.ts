@@ -1,28 +1,8 @@
 import assert from "node:assert/strict";
-import {
-  type AccessLogEntry,
-  createAccessLog,
-} from "../../../src/observe/access_log.ts";
+import { createAccessLog } from "../../../src/observe/access_log.ts";
+import { accessEntry } from "../../_fixtures/access_entry.ts";
 
-function entry(overrides: Partial<AccessLogEntry> = {}): AccessLogEntry {
-  return {
-    requestId: "req-1",
-    route: "users",
-    method: "GET",
-    path: "/api/users/1",
-    upstream: "http://10.0.0.5:8080/v1",
-    status: 200,
-    attempts: 1,
-    durationMs: 12.5,
-    ttfbMs: 10,
-    bytesIn: 0,
-    bytesOut: 512,
-    flags: [],
-    clientAddress: "203.0.113.7",
-    traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
-    ...overrides,
-  };
-}
+const entry = accessEntry;
 
 /** A sequence of "random" numbers, cycling; bounded by construction. */
 function sequence(values: number[]): () => number {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { AccessLogEntry } from "../../../src/observe/access_log.ts";
+import { accessEntry } from "../../_fixtures/access_entry.ts";
 import {
   type AnalyticsEngineDataset,
   analyticsWriter,
@@ -16,23 +17,12 @@ class CapturingDataset implements AnalyticsEngineDataset {
 }
 
 function entry(overrides: Partial<AccessLogEntry>): AccessLogEntry {
-  return {
+  return accessEntry({
     requestId: "r1",
-    route: "users",
-    method: "GET",
-    path: "/api/users/1",
-    upstream: "http://10.0.0.5:8080/v1",
-    status: 200,
-    attempts: 1,
-    durationMs: 12.5,
     ttfbMs: 11.25,
-    bytesIn: 0,
-    bytesOut: 512,
-    flags: [],
-    clientAddress: "203.0.113.7",
     traceId: null,
     ...overrides,
-  };
+  });
 }
 
 Deno.test("analyticsWriter: a 200 is one point with route index, blobs and doubles", () => {
