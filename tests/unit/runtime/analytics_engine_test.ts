@@ -5,6 +5,7 @@ import {
   type AnalyticsEngineDataset,
   analyticsWriter,
 } from "../../../src/runtime/workers/analytics_engine.ts";
+import { gatewayFor } from "../../../src/runtime/workers/gateway_for_env.ts";
 
 type DataPoint = Parameters<AnalyticsEngineDataset["writeDataPoint"]>[0];
 
@@ -82,9 +83,6 @@ Deno.test("analyticsWriter: a throwing dataset does not throw, and later points 
 });
 
 Deno.test("Workers entry: a GATEWAY_ANALYTICS binding gets one point per exchange", async () => {
-  const { gatewayFor } = await import(
-    "../../../deploy/workers/gateway_for_env.ts"
-  );
   const dataset = new CapturingDataset();
   // One route that this request does not match: answered 404 without any
   // upstream, so no network is involved.
@@ -94,6 +92,7 @@ Deno.test("Workers entry: a GATEWAY_ANALYTICS binding gets one point per exchang
   const built = gatewayFor(
     { GATEWAY_CONFIG: JSON.stringify(config), GATEWAY_ANALYTICS: dataset },
     { waitUntil: () => {} },
+    {},
   );
   assert.ok(built.ok);
   const response = await built.gateway.fetch(

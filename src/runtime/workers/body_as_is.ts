@@ -62,9 +62,11 @@ export const fetchKeepingEncoding: typeof fetch = (input, init) => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { respondWithBodyAsIs } from "./body_as_is.ts";
  * const res = respondWithBodyAsIs(new Response("streamed text"));
- * console.assert(res.headers.get("content-encoding") === "identity");
+ * assert.equal(res.headers.get("content-encoding"), "identity");
+ * assert.equal(await res.text(), "streamed text");
  * ```
  */
 export function respondWithBodyAsIs(response: Response): Response {

@@ -1,6 +1,6 @@
-import { GatewayError } from "../../src/errors.ts";
-import { problemResponse } from "../../src/http/problem.ts";
-import { requestIdFor } from "../../src/http/request_id.ts";
+import { GatewayError } from "../../errors.ts";
+import { problemResponse } from "../../http/problem.ts";
+import { requestIdFor } from "../../http/request_id.ts";
 
 /**
  * The answer to every request while the Worker's config is invalid.
@@ -11,9 +11,11 @@ import { requestIdFor } from "../../src/http/request_id.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { configErrorResponse } from "./config_error_response.ts";
  * const res = configErrorResponse(new Request("http://x/"), ["routes: is required"]);
- * console.assert(res.status === 500);
+ * assert.equal(res.status, 500);
+ * assert.match((await res.json()).detail, /routes: is required/);
  * ```
  */
 export function configErrorResponse(

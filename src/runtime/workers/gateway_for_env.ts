@@ -1,27 +1,33 @@
-import bundledConfig from "../../gateway.json" with { type: "json" };
-import { parseConfig } from "../../src/config/load_config.ts";
+import { parseConfig } from "../../config/load_config.ts";
 import {
   createGateway,
   type Gateway,
   type GatewayOptions,
-} from "../../src/gateway.ts";
+} from "../../gateway.ts";
 import {
   type BreakerObjectNamespace,
   DurableBreakerStore,
-} from "../../src/runtime/workers/durable_breaker_store.ts";
+} from "./durable_breaker_store.ts";
 import {
   WorkersKvBreakerStore,
   type WorkersKvNamespace,
-} from "../../src/runtime/workers/kv_breaker_store.ts";
+} from "./kv_breaker_store.ts";
 import {
   type AnalyticsEngineDataset,
   analyticsWriter,
-} from "../../src/runtime/workers/analytics_engine.ts";
+} from "./analytics_engine.ts";
 import { fetchKeepingEncoding } from "./body_as_is.ts";
+
+/**
+ * The gateway on Cloudflare Workers: built once per isolate from the Worker's
+ * bindings, with breaker state shared through a Durable Object or Workers KV.
+ *
+ * @module
+ */
 
 /** The bindings and variables `wrangler.toml` declares. */
 export interface WorkerEnv {
-  /** The whole config as JSON text; empty or absent: the bundled gateway.json. */
+  /** The whole config as JSON text; empty or absent: the bundled config. */
   GATEWAY_CONFIG?: string;
   /** Breaker state shared exactly by every isolate (see durable_breaker_store.ts); preferred. */
   GATEWAY_BREAKERS?: BreakerObjectNamespace;
@@ -62,17 +68,30 @@ let latestContext: WorkerContext | undefined;
 
 /**
  * The gateway for `env`, built on first use and kept for the isolate's life
- * (breaker state, metrics and the JWKS cache live in it). A different config
- * text, breaker or analytics binding (another environment in the same isolate) rebuilds
- * it. An invalid config is logged once, as one JSON line listing every error.
+ * (breaker state, metrics and the JWKS cache live in it). The config is the
+ * `GATEWAY_CONFIG` variable, or `bundledConfig` (the parsed gateway.json
+ * bundled with the Worker) when that is empty. A different config text,
+ * breaker or analytics binding (another environment in the same isolate)
+ * rebuilds it. An invalid config is logged once, as one JSON line listing
+ * every error.
  *
  * @example
- * ```ts ignore
- * const built = gatewayFor(env, ctx);
- * if (built.ok) return built.gateway.fetch(request);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { gatewayFor } from "./gateway_for_env.ts";
+ * const config = { routes: [{ name: "a", path: "/a/*", upstreams: ["http://127.0.0.1:9"] }] };
+ * const built = gatewayFor({}, { waitUntil() {} }, config);
+ * assert.ok(built.ok);
+ * const response = await built.gateway.fetch(new Request("http://gw.test/elsewhere"));
+ * await response.body?.cancel();
+ * assert.equal(response.status, 404);
  * ```
  */
-export function gatewayFor(env: WorkerEnv, ctx: WorkerContext): WorkerGateway {
+export function gatewayFor(
+  env: WorkerEnv,
+  ctx: WorkerContext,
+  bundledConfig: unknown,
+): WorkerGateway {
   latestContext = ctx;
   const configText = env.GATEWAY_CONFIG || JSON.stringify(bundledConfig);
   if (
