@@ -14,17 +14,19 @@
  */
 import { createGateway } from "../../src/gateway.ts";
 import { batchedSink } from "../../src/observe/batched_sink.ts";
-import { systemClock } from "../../src/resilience/clock.ts";
+import { denoClock } from "../../src/runtime/deno/clock.ts";
 import { setupFromEnv } from "../../src/runtime/deno/start_from_env.ts";
 
 const { settings, gatewayOptions } = await setupFromEnv();
 const encoder = new TextEncoder();
+const clock = denoClock();
 const { sink } = batchedSink(
   (text) => void Deno.stdout.write(encoder.encode(text)),
-  systemClock,
+  clock,
 );
 const gateway = createGateway({
   ...gatewayOptions,
+  clock,
   // deno serve stops on SIGTERM once nothing is scheduled: sync breaker
   // state on traffic (every 250 ms at most) rather than on a timer of its own.
   breakerSync: { ...gatewayOptions.breakerSync, autoSync: false },

@@ -50,12 +50,13 @@ export function forwardableResponseHeaders(
 ): [string, string][] {
   const listed = connectionListed(upstream);
   const out: [string, string][] = [];
-  for (const [name, value] of upstream) {
+  // forEach, not for…of: Deno's Headers iterator costs ~15× more per header.
+  upstream.forEach((value, name) => {
     if (
       HOP_BY_HOP.has(name) || listed?.has(name) || SET_ON_RESPONSE.has(name) ||
       name === "server" || name === "x-powered-by"
-    ) continue;
+    ) return;
     out.push([name, value]);
-  }
+  });
   return out;
 }

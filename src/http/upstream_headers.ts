@@ -57,22 +57,23 @@ export function upstreamRequestHeaders(
   const out: [string, string][] = [];
   let forwardedFor: string | null = null;
   let forwardedProto = false, forwardedHost = false;
-  for (const [name, value] of incoming) {
+  // forEach, not for…of: Deno's Headers iterator costs ~15× more per header.
+  incoming.forEach((value, name) => {
     if (
       HOP_BY_HOP.has(name) || SET_BY_GATEWAY.has(name) || remove.has(name) ||
       listed?.has(name)
-    ) continue;
+    ) return;
     if (FORWARDING.has(name)) {
-      if (!peer.trusted) continue;
+      if (!peer.trusted) return;
       if (name === "x-forwarded-for") {
         forwardedFor = value;
-        continue;
+        return;
       }
       if (name === "x-forwarded-proto") forwardedProto = true;
       if (name === "x-forwarded-host") forwardedHost = true;
     }
     out.push([name, value]);
-  }
+  });
   if (peer.address !== undefined) {
     out.push([
       "x-forwarded-for",

@@ -5,7 +5,7 @@ import {
   type GatewayOptions,
 } from "../../gateway.ts";
 import { batchedSink } from "../../observe/batched_sink.ts";
-import { systemClock } from "../../resilience/clock.ts";
+import { denoClock } from "./clock.ts";
 
 const encoder = new TextEncoder();
 
@@ -53,9 +53,11 @@ export interface ServingGateway {
  */
 export function serveGateway(options: ServeOptions): ServingGateway {
   // Log lines leave in batches unless the caller takes them itself (tests).
-  const stdout = options.logSink ? null : batchedSink(writeStdout, systemClock);
+  const clock = options.clock ?? denoClock();
+  const stdout = options.logSink ? null : batchedSink(writeStdout, clock);
   const gateway = createGateway({
     ...options,
+    clock,
     logSink: options.logSink ?? stdout!.sink,
   });
   const server = Deno.serve({
