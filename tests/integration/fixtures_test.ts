@@ -20,6 +20,11 @@ import {
   ReadTimeoutError,
 } from "../_fixtures/raw_client.ts";
 import { demoOrigin } from "../../deploy/deno/demo_origin.ts";
+import {
+  chooseBrowserSource,
+  debianChromiumPresent,
+  launchChromium,
+} from "../_fixtures/chromium.ts";
 
 const decoder = new TextDecoder();
 
@@ -491,4 +496,35 @@ Deno.test("demo origin /stream stops when the client leaves", async () => {
     // fail the test if its pacing timer were left running.
     await server.shutdown();
   }
+});
+
+for (const source of ["debian", "npm"] as const) {
+  Deno.test({
+    name: `headless Chromium from ${source} renders a page`,
+    // Debian's browser is optional; the npm one always installs.
+    ignore: source === "debian" && !debianChromiumPresent(),
+    async fn() {
+      const browser = await launchChromium(source);
+      try {
+        const page = await browser.newPage();
+        await page.setContent(
+          "<h1 id=t>ok</h1><script>t.textContent += '!'</script>",
+        );
+        assert.equal(await page.textContent("#t"), "ok!");
+      } finally {
+        await browser.close();
+      }
+    },
+  });
+}
+
+Deno.test("browser choice: forced by the environment, else Debian's when present", () => {
+  assert.equal(chooseBrowserSource("npm", true), "npm");
+  assert.equal(chooseBrowserSource("debian", false), "debian");
+  assert.equal(chooseBrowserSource(undefined, true), "debian");
+  assert.equal(chooseBrowserSource(undefined, false), "npm");
+  assert.throws(
+    () => chooseBrowserSource("firefox", true),
+    /GATEWAY_TEST_BROWSER/,
+  );
 });
