@@ -96,6 +96,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     now: () => clock.now(),
   });
   const metrics = new GatewayMetrics({ now: () => clock.now() });
+  const random = options.random ?? Math.random;
   const board = new BreakerBoard({
     clock,
     store: options.breakerStore ?? new MemoryBreakerStore(),
@@ -131,6 +132,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     return compileRoute(route, {
       clock,
       fetch: upstreamFetch,
+      board,
+      metrics,
+      random,
       onJwksFetchError: (error) =>
         logger.warn("JWKS fetch failed", { route: route.name, error }),
     });
@@ -150,14 +154,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     board,
     metrics,
     logger,
-    random: options.random ?? Math.random,
+    random,
     serverTiming: config.serverTiming,
     continueTrace: options.continueTrace,
     isDraining: () => draining,
   });
 
-  /** Deadlines that ended a body or the exchange, and clients that left. */
-  function countFlags(route: string, flags: readonly string[]): void {
+  /**
+   * The one place timeouts are counted: attempts without headers in time,
+   * and the deadline that ended a body or the exchange; and clients that left.
+   */
+  function countEnds(route: string, exchange: Exchange): void {
+    for (let n = 0; n < exchange.headersTimeouts; n++) {
+      metrics.timeout(route, "headers");
+    }
+    const { flags } = exchange;
     if (flags.length === 0) return;
     if (flags.includes("IT")) metrics.timeout(route, "idle");
     if (flags.includes("TT")) metrics.timeout(route, "total");
@@ -168,7 +179,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     inflight--;
     const durationMs = clock.now() - exchange.startedAt;
     const route = exchange.route?.route.name ?? null;
-    if (route !== null) countFlags(route, exchange.flags);
+    if (route !== null) countEnds(route, exchange);
     metrics.requestFinished(
       route ?? UNMATCHED_ROUTE,
       exchange.request.method,

@@ -1,5 +1,5 @@
+import type { Clock } from "../resilience/clock.ts";
 import { isTimeout, UpstreamTimeout } from "./abort_reasons.ts";
-import type { ForwardDeps } from "./forward.ts";
 
 /** A failed attempt that produced no response. */
 export type Failure = { kind: "network" } | { kind: "timeout" };
@@ -9,19 +9,26 @@ export type AttemptOutcome =
   | { response: Response; durationMs: number }
   | { failure: Failure; durationMs: number };
 
+/** One upstream request, as `attemptOnce` sends it. */
+export interface AttemptOptions {
+  url: string;
+  method: string;
+  headers: [string, string][];
+  body: BodyInit | null;
+  /** Aborted by the headers timeout here, and by the exchange (client gone, total deadline). */
+  controller: AbortController;
+  headersMs: number;
+  /** Time left of the exchange's `totalMs`: when shorter, it is what ends the wait. */
+  remainingMs: number;
+  clock: Clock;
+  fetch: typeof fetch;
+}
+
 /** One upstream request, bounded by the headers timeout (cleared once headers arrive). */
 export async function attemptOnce(
-  url: string,
-  method: string,
-  headers: [string, string][],
-  body: BodyInit | null,
-  controller: AbortController,
-  headersMs: number,
-  /** Time left of the exchange's `totalMs`: when shorter, it is what ends the wait. */
-  remainingMs: number,
-  deps: ForwardDeps,
+  options: AttemptOptions,
 ): Promise<AttemptOutcome> {
-  const { clock } = deps;
+  const { clock, controller, headersMs, remainingMs } = options;
   const started = clock.now();
   const cancelHeaders = clock.setTimeout(
     () =>
@@ -32,10 +39,10 @@ export async function attemptOnce(
   );
   const { signal } = controller;
   try {
-    const response = await deps.fetch(url, {
-      method,
-      headers,
-      body,
+    const response = await options.fetch(options.url, {
+      method: options.method,
+      headers: options.headers,
+      body: options.body,
       signal,
       redirect: "manual",
       // @ts-ignore: `duplex` is required for streamed bodies, not yet in lib.dom.

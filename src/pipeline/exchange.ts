@@ -13,6 +13,8 @@ export class Exchange {
   /** The upstream of the latest attempt, as configured. */
   upstream: string | null = null;
   attempts = 0;
+  /** Attempts that got no response headers within `headersMs`. */
+  headersTimeouts = 0;
   readonly flags: ResponseFlag[] = [];
   /** ms from start to the first response body byte, `null` until one. */
   ttfbMs: number | null = null;
@@ -40,6 +42,12 @@ export class Exchange {
 
   flag(flag: ResponseFlag): void {
     if (!this.flags.includes(flag)) this.flags.push(flag);
+  }
+
+  /** An attempt timed out waiting for headers (counted in metrics at finish). */
+  headersTimeout(): void {
+    this.headersTimeouts++;
+    this.flag("UT");
   }
 
   /** Writes the log line and metrics; later calls do nothing. */

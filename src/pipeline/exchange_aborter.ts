@@ -1,3 +1,6 @@
+import type { Clock } from "../resilience/clock.ts";
+import { ClientGone, UpstreamTimeout } from "./abort_reasons.ts";
+
 /**
  * Routes the aborts that concern a whole exchange (the client leaving, the
  * total deadline) to whichever step is running: the current attempt's fetch
@@ -23,4 +26,33 @@ export class ExchangeAborter {
     if (this.reason !== undefined) controller.abort(this.reason);
     return controller;
   }
+}
+
+/**
+ * An exchange's aborter armed with the client's signal and the total
+ * deadline; `finish` disarms both and runs `release`, once.
+ */
+export function armExchange(options: {
+  request: Request;
+  clock: Clock;
+  totalMs: number;
+  release: () => void;
+}): { aborter: ExchangeAborter; finish: () => void } {
+  const { request, release } = options;
+  const aborter = new ExchangeAborter();
+  const onClientAbort = () => aborter.abort(new ClientGone());
+  request.signal.addEventListener("abort", onClientAbort, { once: true });
+  const cancelTotal = options.clock.setTimeout(
+    () => aborter.abort(new UpstreamTimeout("total")),
+    options.totalMs,
+  );
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    cancelTotal();
+    request.signal.removeEventListener("abort", onClientAbort);
+    release();
+  };
+  return { aborter, finish };
 }

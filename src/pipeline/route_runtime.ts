@@ -1,4 +1,6 @@
 import type { Route } from "../config/types.ts";
+import type { GatewayMetrics } from "../observe/metrics.ts";
+import type { BreakerBoard } from "../resilience/breaker_board.ts";
 import {
   type AuthResult,
   createAuthenticator,
@@ -8,6 +10,8 @@ import { Bulkhead } from "../resilience/bulkhead.ts";
 import type { Clock } from "../resilience/clock.ts";
 import { RateLimiter } from "../resilience/rate_limiter.ts";
 import { RetryBudget } from "../resilience/retry_budget.ts";
+import { admitNext, type Admitted } from "./choose_upstream.ts";
+import type { RetryRules } from "./retry_state.ts";
 
 /**
  * A route compiled once at start-up: everything per-request code needs is a
@@ -25,9 +29,7 @@ export interface RouteRuntime {
   readonly bulkhead: Bulkhead;
   readonly budget: RetryBudget;
   readonly rateLimiter: RateLimiter | null;
-  readonly retryOnNetwork: boolean;
-  readonly retryOnTimeout: boolean;
-  readonly retryStatuses: ReadonlySet<number>;
+  readonly retryRules: RetryRules<Admitted>;
 }
 
 export function compileRoute(
@@ -35,12 +37,16 @@ export function compileRoute(
   deps: {
     clock: Clock;
     fetch: typeof fetch;
+    board: BreakerBoard;
+    metrics: GatewayMetrics;
+    random: () => number;
     onJwksFetchError?: (error: unknown) => void;
   },
 ): RouteRuntime {
   const { policy } = route;
   const on = policy.retry.on;
-  return {
+  const budget = new RetryBudget(policy.retry.budget, deps.clock);
+  const rt: RouteRuntime = {
     route,
     methods: route.methods === null ? null : new Set(route.methods),
     allow: route.methods === null ? "" : route.methods.join(", "),
@@ -53,14 +59,26 @@ export function compileRoute(
       route.auth === null ? [] : inboundAuthHeaders(route.auth),
     ),
     bulkhead: new Bulkhead(policy.bulkhead.maxConcurrent),
-    budget: new RetryBudget(policy.retry.budget, deps.clock),
+    budget,
     rateLimiter: policy.rateLimit === null
       ? null
       : new RateLimiter(policy.rateLimit, deps.clock),
-    retryOnNetwork: on.includes("network"),
-    retryOnTimeout: on.includes("timeout"),
-    retryStatuses: new Set(
-      on.filter((c): c is number => typeof c === "number"),
-    ),
+    retryRules: {
+      retry: policy.retry,
+      retryOnNetwork: on.includes("network"),
+      retryOnTimeout: on.includes("timeout"),
+      retryStatuses: new Set(
+        on.filter((c): c is number => typeof c === "number"),
+      ),
+      clock: deps.clock,
+      random: deps.random,
+      admit: async (attempt) => {
+        const admission = await admitNext(rt, deps.board, attempt);
+        return admission.allowed ? admission : null;
+      },
+      tryAcquireRetry: () => budget.tryAcquireRetry(),
+      onBudgetDenied: () => deps.metrics.retryBudgetDenied(route.name),
+    },
   };
+  return rt;
 }
