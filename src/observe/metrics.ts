@@ -6,6 +6,7 @@ import {
 import { familyHeader, formatLabels, sampleLine } from "./prometheus_text.ts";
 import { RateWindow, type WindowRate } from "./rate_window.ts";
 import { SeriesFamily } from "./series_family.ts";
+import { VERSION } from "../version.ts";
 
 /** Which timeout fired: response headers, body silence, or the whole exchange. */
 export type TimeoutKind = "headers" | "idle" | "total";
@@ -73,6 +74,13 @@ interface RouteCounters {
   duration: Histogram;
   rates: RateWindow;
 }
+
+/** `gateway_build_info`: which version answers, for dashboards and alerts. */
+const BUILD_INFO = familyHeader(
+  "gateway_build_info",
+  "gauge",
+  "Always 1; the version label says which gateway version is running.",
+) + sampleLine("gateway_build_info", formatLabels(["version"], [VERSION]), 1);
 
 /**
  * The gateway's metrics registry, rendered in the Prometheus text format.
@@ -188,7 +196,8 @@ export class GatewayMetrics {
    * the `gateway_breaker_state` gauge (they live in the breakers, not here).
    */
   render(breakers: Iterable<BreakerStateSample>): string {
-    let out = counterFamily(
+    let out = BUILD_INFO;
+    out += counterFamily(
       "gateway_requests_total",
       "Requests answered, by route, method and status code.",
       this.#requests,

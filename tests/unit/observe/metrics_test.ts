@@ -3,6 +3,7 @@ import {
   GatewayMetrics,
   UNMATCHED_ROUTE,
 } from "../../../src/observe/metrics.ts";
+import { VERSION } from "../../../src/version.ts";
 
 /** Sample lines (no comments) of one metric name, exactly as rendered. */
 function samples(text: string, name: string): string[] {
@@ -61,6 +62,7 @@ Deno.test("render: every line is a comment or a valid sample, every family has H
     else if (!line.startsWith("# HELP ")) parseSample(line);
   }
   assert.deepEqual(Object.fromEntries(typed), {
+    gateway_build_info: "gauge",
     gateway_requests_total: "counter",
     gateway_request_duration_seconds: "histogram",
     gateway_upstream_attempts_total: "counter",
@@ -74,6 +76,9 @@ Deno.test("render: every line is a comment or a valid sample, every family has H
     gateway_inflight: "gauge",
     gateway_client_disconnects_total: "counter",
   });
+  assert.deepEqual(samples(text, "gateway_build_info"), [
+    `gateway_build_info{version="${VERSION}"} 1`,
+  ]);
   assert.deepEqual(samples(text, "gateway_timeouts_total"), [
     'gateway_timeouts_total{route="users",kind="idle"} 1',
   ]);

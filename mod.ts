@@ -1,0 +1,59 @@
+/**
+ * The edge gateway as a library: build it from a config and serve its
+ * `fetch` from any runtime, or mount it inside your own Hono app.
+ *
+ * The runtime adapters are separate entry points, so a Workers bundle never
+ * pulls in code written for Deno and the reverse: `./deno` (serve with a
+ * drain, settings from the environment, the Deno KV store) and `./workers`
+ * (the Workers handler, the Durable Object and Workers KV stores).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createGateway, parseConfig } from "./mod.ts";
+ *
+ * const parsed = parseConfig(
+ *   JSON.stringify({ routes: [{ name: "a", path: "/a/*", upstreams: ["http://127.0.0.1:9"] }] }),
+ *   (name) => Deno.env.get(name),
+ * );
+ * assert.ok(parsed.ok);
+ * const gateway = createGateway({ config: parsed.config, logSink: () => {} });
+ * const response = await gateway.fetch(new Request("http://gw.test/elsewhere"));
+ * assert.equal(response.status, 404);
+ * assert.equal((await response.json()).code, "no_route");
+ * await gateway.close();
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type ClientContext,
+  createGateway,
+  type Gateway,
+  type GatewayOptions,
+} from "./src/gateway.ts";
+export {
+  type ConfigResult,
+  type EnvLookup,
+  parseConfig,
+} from "./src/config/load_config.ts";
+export { validateConfig } from "./src/config/validate_config.ts";
+export type * from "./src/config/types.ts";
+export type {
+  AdvisoryBreakerStore,
+  AtomicBreakerStore,
+  BreakerStore,
+  BreakerStoreValue,
+  ProbeLease,
+  StoreCheck,
+  StoreWrite,
+  VersionedValue,
+} from "./src/resilience/breaker_store.ts";
+export { MemoryBreakerStore } from "./src/runtime/memory/breaker_store.ts";
+export {
+  type CancelTimer,
+  type Clock,
+  systemClock,
+} from "./src/resilience/clock.ts";
+export { VERSION } from "./src/version.ts";
