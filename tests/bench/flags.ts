@@ -8,19 +8,27 @@ export interface BenchPlan {
   proxies: ProxyKind[];
   /** Also profile the gateway under load with `--cpu-prof`. */
   profile: boolean;
+  /** Load per proxy before the measured cycles, for the JIT. */
   warmupSeconds: number;
+  /** One wrk slice per proxy per cycle. */
+  sliceSeconds: number;
+  /** Interleaved cycles per scenario. */
+  cycles: number;
+  /** One continuous wrk run (multi-core section, profile). */
   loadSeconds: number;
   connections: number;
   streamChunks: number;
   streamIntervalMs: number;
   bigBodyBytes: number;
+  /** Big-body downloads per proxy, interleaved like the load slices. */
+  bigBodyRounds: number;
 }
 
 /** Printed for `--help` and after a bad flag. */
 export const USAGE = `deno task bench [--quick] [--only ${
   PROXY_KINDS.join(",")
 }] [--profile]
-  --quick     smoke run: 3 s load after 1 s warm-up, 64 MiB body
+  --quick     smoke run: 3 cycles of 1 s slices, 64 MiB body
   --only      measure only these proxies (multi-core runs with "gateway")
   --profile   also profile the gateway under load (--cpu-prof); writes bench-results/profile.md`;
 
@@ -49,12 +57,15 @@ export function parseBenchFlags(args: string[]): BenchPlan {
     quick,
     proxies,
     profile,
-    warmupSeconds: quick ? 1 : 2,
-    loadSeconds: quick ? 3 : 10,
+    warmupSeconds: quick ? 2 : 8,
+    sliceSeconds: quick ? 1 : 3,
+    cycles: quick ? 3 : 7,
+    loadSeconds: quick ? 3 : 8,
     connections: 50,
     streamChunks: 50,
     streamIntervalMs: 20,
     bigBodyBytes: quick ? 64 * 1024 * 1024 : 1024 * 1024 * 1024,
+    bigBodyRounds: quick ? 1 : 3,
   };
 }
 

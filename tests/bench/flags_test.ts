@@ -4,7 +4,8 @@ import { parseBenchFlags } from "./flags.ts";
 Deno.test("parseBenchFlags defaults to every proxy and the full durations", () => {
   const plan = parseBenchFlags([]);
   assert.deepEqual(plan.proxies, ["floor", "hono", "gateway", "nginx"]);
-  assert.equal(plan.loadSeconds, 10);
+  assert.equal(plan.cycles, 7);
+  assert.equal(plan.sliceSeconds, 3);
   assert.equal(plan.bigBodyBytes, 2 ** 30);
   assert.equal(plan.profile, false);
 });
@@ -12,7 +13,7 @@ Deno.test("parseBenchFlags defaults to every proxy and the full durations", () =
 Deno.test("parseBenchFlags --quick --only keeps table order and shortens the run", () => {
   const plan = parseBenchFlags(["--quick", "--only", "gateway,floor"]);
   assert.deepEqual(plan.proxies, ["floor", "gateway"]);
-  assert.ok(plan.loadSeconds < 10);
+  assert.ok(plan.cycles < 7);
   assert.ok(plan.bigBodyBytes < 2 ** 30);
   assert.deepEqual(parseBenchFlags(["--only=nginx"]).proxies, ["nginx"]);
 });

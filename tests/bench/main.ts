@@ -8,11 +8,22 @@
  */
 import { type BenchPlan, parseBenchFlags, USAGE } from "./flags.ts";
 import { repoRootPath } from "./gateway.ts";
-import { measureDirect, measureProxy } from "./measure.ts";
+import { measureInterleaved } from "./interleaved.ts";
+import {
+  checkProxy,
+  measureBigBodies,
+  measureDirect,
+  measureStreamLag,
+} from "./measure.ts";
 import { type CoreLayout, measureMulticore } from "./multicore.ts";
-import { ProcessGroup } from "./processes.ts";
+import { type ManagedProcess, ProcessGroup } from "./processes.ts";
 import { profileGateway } from "./profile.ts";
-import { PROXY_LABELS, startBenchServer, startProxy } from "./proxies.ts";
+import {
+  PROXY_LABELS,
+  type ProxyKind,
+  startBenchServer,
+  startProxy,
+} from "./proxies.ts";
 import { type BenchReport, renderMarkdown, writeReport } from "./report.ts";
 import { ensureTools } from "./tools.ts";
 
@@ -73,12 +84,17 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
         ? "Nothing pinned (taskset missing)."
         : `Proxy pinned to core ${cores.proxy}; wrk, origin and clients on core ${cores.load}.`,
       load:
-        `wrk -t1 -c${plan.connections} -d${plan.loadSeconds}s --latency after ${plan.warmupSeconds} s warm-up, ` +
-        `1 KiB responses; stream ${plan.streamChunks} chunks every ${plan.streamIntervalMs} ms; ` +
-        `big body ${plan.bigBodyBytes / 2 ** 20} MiB with curl`,
+        `every proxy running at once; ${plan.warmupSeconds} s warm-up each, then ${plan.cycles} cycles ` +
+        `of wrk -t1 -c${plan.connections} -d${plan.sliceSeconds}s --latency per proxy, order rotating; ` +
+        `ratios per cycle (median [min–max]); 1 KiB responses; stream ${plan.streamChunks} chunks every ` +
+        `${plan.streamIntervalMs} ms; big body ${
+          plan.bigBodyBytes / 2 ** 20
+        } MiB with curl, ` +
+        `${plan.bigBodyRounds} interleaved round(s)`,
     },
     direct: null,
     rows: [],
+    load: [],
     multicore: null,
     profile: null,
   };
@@ -90,37 +106,64 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
   const direct = await measureDirect(group, originUrl, plan, cores.load);
   report.direct = direct;
 
+  log("bench: starting every proxy, each on the proxy core");
+  const running: { kind: ProxyKind; url: string; pid: number }[] = [];
+  const stopping: ManagedProcess[] = [];
   for (const kind of plan.proxies) {
     const label = PROXY_LABELS[kind];
-    log(`bench: ${label}`);
     const started = await startProxy(
       kind,
       group,
       origin.port,
       cores.proxy,
       tools.nginx,
-    )
-      .catch((error: Error) => ({
-        skipped: "failed to start",
-        error: error.message,
-      }));
+    ).then(async (started) => {
+      if ("skipped" in started) return started;
+      stopping.push(started.process);
+      await checkProxy(`http://127.0.0.1:${started.port}`);
+      return started;
+    }).catch((error: Error) => ({
+      skipped: `failed to start: ${error.message}`,
+    }));
     if ("skipped" in started) {
-      log(`  skipped: ${started.skipped}`);
-      report.rows.push({ kind, label, ...started });
+      log(`  ${label} skipped: ${started.skipped}`);
+      report.rows.push({ kind, label, skipped: started.skipped });
       continue;
     }
-    const measured = await measureProxy(
+    running.push({
+      kind,
+      url: `http://127.0.0.1:${started.port}`,
+      pid: started.process.pid,
+    });
+    report.rows.push({ kind, label });
+  }
+  try {
+    log("bench: interleaved load");
+    report.load = await measureInterleaved(
       group,
-      `http://127.0.0.1:${started.port}`,
-      started.process.pid,
+      running,
       plan,
       cores.load,
-      direct,
       log,
     );
-    await group.stop(started.process);
-    if (measured.error) log(`  failed: ${measured.error}`);
-    report.rows.push({ kind, label, ...measured });
+    log("bench: stream lag");
+    for (const target of running) {
+      const row = report.rows.find((row) => row.kind === target.kind)!;
+      row.addedStreamLagMs = await measureStreamLag(target.url, plan, direct)
+        .catch((error) => {
+          row.error ??= `stream: ${error.message}`;
+          return undefined;
+        });
+    }
+    log(`bench: big body, ${plan.bigBodyBytes} bytes`);
+    const big = await measureBigBodies(group, running, plan, cores.load, log);
+    for (const [kind, result] of big) {
+      const row = report.rows.find((row) => row.kind === kind)!;
+      if (typeof result === "string") row.error ??= `big body: ${result}`;
+      else row.bigBody = result;
+    }
+  } finally {
+    for (const process of stopping) await group.stop(process);
   }
 
   const gateway = report.rows.find((row) => row.kind === "gateway");
@@ -137,7 +180,6 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
       plan,
       cores,
       cpuCount,
-      gateway.load,
     );
   }
 

@@ -5,12 +5,12 @@ import type { ProcessGroup } from "./processes.ts";
 import { measureChunkLags, median } from "./stream_lag.ts";
 import { runWrk, type WrkResult } from "./wrk.ts";
 
-/** What was measured of one proxy; fields stay unset past a failure. */
+/** What was measured of one proxy besides the interleaved load. */
 export interface ProxyMeasurements {
-  load?: WrkResult;
   /** Median per-chunk lag through the proxy minus the same direct, ms. */
   addedStreamLagMs?: number;
-  bigBody?: BigBodyResult;
+  /** One download per round, in round order. */
+  bigBody?: BigBodyResult[];
   /** The first failure, when a stage failed. */
   error?: string;
 }
@@ -25,7 +25,7 @@ export interface DirectBaseline {
 const SMALL_BODY_BYTES = 1024;
 
 /** Fails unless `baseUrl/` answers the origin's 1 KiB: a fast error page is not a result. */
-async function checkAnswersOrigin(baseUrl: string): Promise<void> {
+export async function checkProxy(baseUrl: string): Promise<void> {
   const response = await fetch(`${baseUrl}/`);
   const body = await response.text();
   if (response.status !== 200 || body.length !== SMALL_BODY_BYTES) {
@@ -82,43 +82,55 @@ export async function measureDirect(
   };
 }
 
-/**
- * Load (wrk after a warm-up), stream lag and a big streamed body through the
- * proxy at `baseUrl`, whose process is `pid`. Clients run on `clientCpus`.
- */
-export async function measureProxy(
-  group: ProcessGroup,
+/** Stream lag through the proxy at `baseUrl`, against the direct baseline. */
+export async function measureStreamLag(
   baseUrl: string,
-  pid: number,
+  plan: BenchPlan,
+  direct: DirectBaseline,
+): Promise<number> {
+  const lags = await measureChunkLags(
+    baseUrl,
+    plan.streamChunks,
+    plan.streamIntervalMs,
+  );
+  return median(lags) - direct.streamLagMs;
+}
+
+/**
+ * `plan.bigBodyRounds` rounds of one big download per proxy, in turn, so
+ * each proxy's throughput can be paired with the floor's of the same round.
+ */
+export async function measureBigBodies(
+  group: ProcessGroup,
+  targets: readonly { kind: string; url: string; pid: number }[],
   plan: BenchPlan,
   clientCpus: string | null,
-  direct: DirectBaseline,
   log: (line: string) => void,
-): Promise<ProxyMeasurements> {
-  const measured: ProxyMeasurements = {};
-  try {
-    await checkAnswersOrigin(baseUrl);
-    log(`  warm-up ${plan.warmupSeconds} s, then wrk ${plan.loadSeconds} s`);
-    measured.load = await loadWithWarmup(group, baseUrl, plan, clientCpus);
-    log(
-      `  stream lag: ${plan.streamChunks} chunks every ${plan.streamIntervalMs} ms`,
-    );
-    const lags = await measureChunkLags(
-      baseUrl,
-      plan.streamChunks,
-      plan.streamIntervalMs,
-    );
-    measured.addedStreamLagMs = median(lags) - direct.streamLagMs;
-    log(`  big body: ${plan.bigBodyBytes} bytes`);
-    measured.bigBody = await measureBigBody(
-      group,
-      baseUrl,
-      plan.bigBodyBytes,
-      pid,
-      clientCpus,
-    );
-  } catch (error) {
-    measured.error = error instanceof Error ? error.message : String(error);
+): Promise<Map<string, BigBodyResult[] | string>> {
+  const results = new Map<string, BigBodyResult[] | string>();
+  for (let round = 0; round < plan.bigBodyRounds; round++) {
+    log(`  big body round ${round + 1} of ${plan.bigBodyRounds}`);
+    for (const target of targets) {
+      const soFar = results.get(target.kind) ?? [];
+      if (typeof soFar === "string") continue;
+      try {
+        soFar.push(
+          await measureBigBody(
+            group,
+            target.url,
+            plan.bigBodyBytes,
+            target.pid,
+            clientCpus,
+          ),
+        );
+        results.set(target.kind, soFar);
+      } catch (error) {
+        results.set(
+          target.kind,
+          error instanceof Error ? error.message : String(error),
+        );
+      }
+    }
   }
-  return measured;
+  return results;
 }

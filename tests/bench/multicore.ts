@@ -59,8 +59,7 @@ async function row(
 }
 
 /**
- * Measures the gateway pinned (reusing `pinnedLoad` from the main table when
- * given), unpinned as one process, and under `deno serve --parallel` when
+ * Measures the gateway pinned, unpinned as one process, and under `deno serve --parallel` when
  * `deploy/deno/serve.ts` exists. The load generator stays on `cores.load`.
  */
 export async function measureMulticore(
@@ -69,7 +68,6 @@ export async function measureMulticore(
   plan: BenchPlan,
   cores: CoreLayout,
   cpuCount: number,
-  pinnedLoad: WrkResult | undefined,
 ): Promise<MulticoreRow[]> {
   if (!await entryExists(GATEWAY_ENTRY)) {
     return [{ label: "gateway", note: `${GATEWAY_ENTRY} does not exist yet` }];
@@ -79,13 +77,12 @@ export async function measureMulticore(
     await row(
       `one process pinned to core ${cores.proxy ?? "(unpinned)"}`,
       async () =>
-        pinnedLoad ??
-          await loadOnce(
-            group,
-            await startGateway(group, originPort, cores.proxy),
-            plan,
-            cores.load,
-          ),
+        await loadOnce(
+          group,
+          await startGateway(group, originPort, cores.proxy),
+          plan,
+          cores.load,
+        ),
     ),
     await row(
       `one process, unpinned (${cpuCount} cores)`,

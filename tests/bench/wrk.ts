@@ -17,6 +17,8 @@ export interface WrkRun {
   durationSeconds: number;
   /** CPU list for taskset; `null` runs wrk unpinned. */
   cpus: string | null;
+  /** Extra request headers, `name: value` each (wrk itself sends only Host). */
+  headers?: readonly string[];
 }
 
 const UNIT_MS: Record<string, number> = {
@@ -76,6 +78,7 @@ export async function runWrk(
     `-c${run.connections}`,
     `-d${run.durationSeconds}s`,
     "--latency",
+    ...(run.headers ?? []).flatMap((header) => ["-H", header]),
     run.url,
   ];
   const { success, stdout, stderr } = await group.collect(
