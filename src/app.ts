@@ -2,11 +2,11 @@ import { Hono } from "hono";
 import type { GatewayConfig } from "./config/types.ts";
 import { adminEndpoints } from "./endpoints/admin.ts";
 import { healthEndpoints } from "./endpoints/health.ts";
+import { metricsEndpoint } from "./endpoints/metrics.ts";
 import { GatewayError, isGatewayError } from "./errors.ts";
 import { applyCors, corsPreflight } from "./http/cors.ts";
 import { GATEWAY_RESPONSE_HEADERS, problemResponse } from "./http/problem.ts";
 import type { Logger } from "./observe/logger.ts";
-import { PROMETHEUS_CONTENT_TYPE } from "./observe/prometheus_text.ts";
 import { ClientGone } from "./pipeline/abort_reasons.ts";
 import { authenticate } from "./pipeline/authenticate.ts";
 import { checkMethod } from "./pipeline/check_method.ts";
@@ -37,13 +37,12 @@ export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
 
   app.route("/_gateway/health", healthEndpoints(board, deps.isDraining));
-  app.get(
-    "/_gateway/metrics",
-    () =>
-      new Response(metrics.render(board.views()), {
-        headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
-      }),
-  );
+  const scrape = metricsEndpoint({
+    tokens: config.metricsTokens,
+    metrics,
+    board,
+  });
+  app.get("/_gateway/metrics", (c) => scrape(c.req.raw));
   if (config.adminToken !== null) {
     app.route(
       "/_gateway",

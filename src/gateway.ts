@@ -9,7 +9,11 @@ import { splitTarget } from "./http/split_target.ts";
 import { type AccessLogEntry, createAccessLog } from "./observe/access_log.ts";
 import type { LogSink } from "./observe/log_line.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
-import { GatewayMetrics, UNMATCHED_ROUTE } from "./observe/metrics.ts";
+import {
+  GatewayMetrics,
+  type InternalEndpoint,
+  UNMATCHED_ROUTE,
+} from "./observe/metrics.ts";
 import {
   BreakerBoard,
   type BreakerBoardOptions,
@@ -126,6 +130,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   });
   const routes = config.routes.map((route) => {
+    metrics.declareRoute(route.name, route.policy.timeouts.totalMs / 1000);
     for (const upstream of route.upstreams) {
       board.register(route.name, upstream.url, route.policy.breaker);
     }
@@ -173,24 +178,31 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (flags.includes("IT")) metrics.timeout(route, "idle");
     if (flags.includes("TT")) metrics.timeout(route, "total");
     if (flags.includes("CD")) metrics.clientDisconnect(route);
+    if (flags.includes("RL")) metrics.rateLimited(route);
   }
 
   function finish(exchange: Exchange, status: number): void {
     inflight--;
     const durationMs = clock.now() - exchange.startedAt;
     const route = exchange.route?.route.name ?? null;
+    const path = splitTarget(exchange.request.url).pathname;
     if (route !== null) countEnds(route, exchange);
-    metrics.requestFinished(
-      route ?? UNMATCHED_ROUTE,
-      exchange.request.method,
-      status,
-      durationMs / 1000,
-    );
+    if (route === null && path.startsWith(INTERNAL_PREFIX)) {
+      metrics.internalRequest(internalEndpoint(path), status);
+    } else {
+      metrics.requestFinished(
+        route ?? UNMATCHED_ROUTE,
+        exchange.request.method,
+        status,
+        durationMs / 1000,
+        exchange.ttfbMs === null ? null : exchange.ttfbMs / 1000,
+      );
+    }
     const entry: AccessLogEntry = {
       requestId: exchange.requestId,
       route,
       method: exchange.request.method,
-      path: splitTarget(exchange.request.url).pathname,
+      path,
       upstream: exchange.upstream,
       status,
       attempts: exchange.attempts,
@@ -242,4 +254,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     board,
     close: () => board.close(),
   };
+}
+
+const INTERNAL_PREFIX = "/_gateway/";
+
+/** Which of the gateway's own endpoints a `/_gateway/…` path is. */
+function internalEndpoint(path: string): InternalEndpoint {
+  const name = path.slice(INTERNAL_PREFIX.length);
+  if (name.startsWith("health/")) return "health";
+  if (name === "metrics") return "metrics";
+  if (
+    name === "breakers" || name.startsWith("breakers/") ||
+    name === "status" || name === "status.json" || name === "login"
+  ) {
+    return "admin";
+  }
+  return "unknown";
 }

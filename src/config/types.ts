@@ -135,6 +135,11 @@ export interface LogSettings {
 export interface GatewayConfig {
   /** Admin bearer token; `null` turns admin endpoints off. */
   adminToken: string | null;
+  /**
+   * Bearer tokens `/_gateway/metrics` accepts (the metrics token and the
+   * admin token); empty: the metrics are public. See `read_metrics.ts`.
+   */
+  metricsTokens: string[];
   /** CIDRs or addresses whose X-Forwarded-For/Forwarded are believed. */
   trustedProxies: string[];
   log: LogSettings;

@@ -13,6 +13,7 @@ import {
 } from "./checks.ts";
 import { checkMergedPolicy, mergePolicy, upper } from "./merge_policy.ts";
 import { readAuth } from "./read_auth.ts";
+import { readMetricsTokens } from "./read_metrics.ts";
 import { readSecret } from "./read_secret.ts";
 import { isProxyEntry } from "../http/client_address.ts";
 import { NULLABLE_SECTIONS, POLICY_SPEC } from "./policy_spec.ts";
@@ -28,6 +29,7 @@ export type ConfigResult =
 const TOP_LEVEL = [
   "$schema",
   "admin",
+  "metrics",
   "trustedProxies",
   "log",
   "serverTiming",
@@ -61,6 +63,12 @@ export function validateConfig(raw: unknown, env: EnvLookup): ConfigResult {
     return { ok: false, errors: problems.list };
   }
   const adminToken = readAdmin(raw.admin, env, problems);
+  const metricsTokens = readMetricsTokens(
+    raw.metrics,
+    adminToken,
+    env,
+    problems,
+  );
   if ("trustedProxies" in raw) {
     arrayOf((entry, path, pr) => {
       if (typeof entry !== "string" || !isProxyEntry(entry)) {
@@ -96,6 +104,7 @@ export function validateConfig(raw: unknown, env: EnvLookup): ConfigResult {
     ok: true,
     config: {
       adminToken,
+      metricsTokens,
       trustedProxies: (raw.trustedProxies as string[] | undefined) ?? [],
       log: {
         level: (log.level as GatewayConfig["log"]["level"]) ?? "info",

@@ -1,6 +1,11 @@
 import { formatSampleValue, sampleLine } from "./prometheus_text.ts";
 
-/** Request-duration bucket bounds in seconds: 5 ms up to 30 s. */
+/**
+ * Request-duration bucket bounds in seconds: 5 ms up to 10 min, the same for
+ * every route so dashboards may sum buckets across routes. Streams run long
+ * (the shipped `llm` route allows 300 s); a route whose `totalMs` is longer
+ * still gets one more bound at its `totalMs` (see `GatewayMetrics.declareRoute`).
+ */
 export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
   0.005,
   0.01,
@@ -14,6 +19,10 @@ export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
   5,
   10,
   30,
+  60,
+  120,
+  300,
+  600,
 ];
 
 /**

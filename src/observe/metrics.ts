@@ -28,6 +28,9 @@ export interface BreakerStateSample {
   state: BreakerStateName;
 }
 
+/** The gateway's own endpoints, counted apart from routed traffic. */
+export type InternalEndpoint = "health" | "metrics" | "admin" | "unknown";
+
 /** What the pipeline passes as the route of a request no route matched. */
 export const UNMATCHED_ROUTE = "(none)";
 
@@ -43,6 +46,19 @@ const STANDARD_METHODS = new Set([
   "TRACE",
   "PATCH",
 ]);
+
+/**
+ * The states of `gateway_breaker_in_state`. Besides the 0/1/2 gauge the
+ * contract names, each state is its own 0/1 series: dashboards and alerts
+ * can count breakers per state (`sum by (state)`) and select open ones
+ * (`{state="open"} == 1`) without decoding numbers, and averaging a 0/1/2
+ * gauge across instances would invent states (avg(0, 2) reads as "open").
+ */
+const BREAKER_STATES: readonly BreakerStateName[] = [
+  "closed",
+  "open",
+  "half_open",
+];
 
 const BREAKER_STATE_VALUE: Record<BreakerStateName, number> = {
   closed: 0,
@@ -64,7 +80,7 @@ function routeLabel(route: string): string {
 
 /** Options for {@linkcode GatewayMetrics}. */
 export interface GatewayMetricsOptions {
-  /** Duration histogram bounds in seconds; default 0.005 … 30. */
+  /** Duration histogram bounds in seconds; default 0.005 … 600. */
   buckets?: number[];
   /** Milliseconds since the epoch, for {@linkcode GatewayMetrics.routeRates}; default `Date.now`. */
   now?: () => number;
@@ -72,6 +88,7 @@ export interface GatewayMetricsOptions {
 
 interface RouteCounters {
   duration: Histogram;
+  firstByte: Histogram;
   rates: RateWindow;
 }
 
@@ -118,6 +135,8 @@ export class GatewayMetrics {
   readonly #transitions = new SeriesFamily(["route", "upstream", "to"]);
   readonly #storeErrors = new SeriesFamily(["operation"]);
   readonly #disconnects = new SeriesFamily(["route"]);
+  readonly #rateLimited = new SeriesFamily(["route"]);
+  readonly #internal = new SeriesFamily(["endpoint", "status"]);
 
   constructor(options: GatewayMetricsOptions = {}) {
     const buckets = options.buckets ?? DEFAULT_DURATION_BUCKETS;
@@ -127,19 +146,54 @@ export class GatewayMetrics {
     this.#startedAt = this.#now();
   }
 
-  /** A response went out (or the exchange ended) with `status` after `durationSeconds`. */
+  /**
+   * Creates a route's series up front (a scrape shows them at 0 before any
+   * traffic), with a last duration bound at `longestSeconds` (its
+   * `totalMs`) when that is past the shared buckets. A route already known
+   * keeps its series (a config reload does not reset counters).
+   */
+  declareRoute(route: string, longestSeconds: number): void {
+    if (this.#routes.has(route)) return;
+    const last = this.#buckets[this.#buckets.length - 1];
+    this.#routes.set(
+      route,
+      this.#newRouteCounters(
+        route,
+        longestSeconds > last
+          ? [...this.#buckets, longestSeconds]
+          : this.#buckets,
+      ),
+    );
+  }
+
+  /**
+   * A response went out (or the exchange ended) with `status` after
+   * `durationSeconds`; `firstByteSeconds` when a body byte went out.
+   */
   requestFinished(
     route: string,
     method: string,
     status: number,
     durationSeconds: number,
+    firstByteSeconds: number | null = null,
   ): void {
     const label = routeLabel(route);
     const normalizedMethod = STANDARD_METHODS.has(method) ? method : "OTHER";
     this.#requests.of3(label, normalizedMethod, statusKey(status)).value++;
     const counters = this.#routeCounters(route);
     counters.duration.observe(durationSeconds);
+    if (firstByteSeconds !== null) counters.firstByte.observe(firstByteSeconds);
     counters.rates.record(this.#now(), status >= 500);
+  }
+
+  /** A request to the gateway's own endpoints (`/_gateway/…`) was answered. */
+  internalRequest(endpoint: InternalEndpoint, status: number): void {
+    this.#internal.of2(endpoint, statusKey(status)).value++;
+  }
+
+  /** The route's rate limit refused a client (429). */
+  rateLimited(route: string): void {
+    this.#rateLimited.of1(routeLabel(route)).value++;
   }
 
   /** One upstream attempt ended with `outcome`. */
@@ -210,6 +264,14 @@ export class GatewayMetrics {
     for (const counters of this.#routes.values()) {
       out += counters.duration.render("gateway_request_duration_seconds");
     }
+    out += familyHeader(
+      "gateway_time_to_first_byte_seconds",
+      "histogram",
+      "Time from request to the first response body byte sent, by route.",
+    );
+    for (const counters of this.#routes.values()) {
+      out += counters.firstByte.render("gateway_time_to_first_byte_seconds");
+    }
     out += counterFamily(
       "gateway_upstream_attempts_total",
       "Upstream attempts, by route, upstream and outcome.",
@@ -235,16 +297,30 @@ export class GatewayMetrics {
       "gauge",
       "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
     );
+    let inState = familyHeader(
+      "gateway_breaker_in_state",
+      "gauge",
+      "Circuit breaker state as a label set: 1 for the current state, 0 for the others.",
+    );
     for (const breaker of breakers) {
+      const labels = formatLabels(["route", "upstream"], [
+        routeLabel(breaker.route),
+        breaker.upstream,
+      ]);
       out += sampleLine(
         "gateway_breaker_state",
-        formatLabels(["route", "upstream"], [
-          routeLabel(breaker.route),
-          breaker.upstream,
-        ]),
+        labels,
         BREAKER_STATE_VALUE[breaker.state],
       );
+      for (const state of BREAKER_STATES) {
+        inState += sampleLine(
+          "gateway_breaker_in_state",
+          `${labels},state="${state}"`,
+          state === breaker.state ? 1 : 0,
+        );
+      }
     }
+    out += inState;
     out += counterFamily(
       "gateway_breaker_transitions_total",
       "Circuit breaker state changes, by route, upstream and new state.",
@@ -265,6 +341,16 @@ export class GatewayMetrics {
       "gauge",
       "Exchanges in flight (bodies included), by route.",
       this.#inflight,
+    );
+    out += counterFamily(
+      "gateway_rate_limit_rejections_total",
+      "Requests refused by the route's rate limit (429), by route.",
+      this.#rateLimited,
+    );
+    out += counterFamily(
+      "gateway_internal_requests_total",
+      "Requests to the gateway's own endpoints (/_gateway/), by endpoint and status; not in gateway_requests_total.",
+      this.#internal,
     );
     out += counterFamily(
       "gateway_client_disconnects_total",
@@ -290,16 +376,22 @@ export class GatewayMetrics {
   #routeCounters(route: string): RouteCounters {
     let counters = this.#routes.get(route);
     if (counters === undefined) {
-      counters = {
-        duration: new Histogram(
-          formatLabels(["route"], [routeLabel(route)]),
-          this.#buckets,
-        ),
-        rates: new RateWindow(this.#startedAt),
-      };
+      counters = this.#newRouteCounters(route, this.#buckets);
       this.#routes.set(route, counters);
     }
     return counters;
+  }
+
+  #newRouteCounters(
+    route: string,
+    durationBounds: readonly number[],
+  ): RouteCounters {
+    const labels = formatLabels(["route"], [routeLabel(route)]);
+    return {
+      duration: new Histogram(labels, durationBounds),
+      firstByte: new Histogram(labels, this.#buckets),
+      rates: new RateWindow(this.#startedAt),
+    };
   }
 }
 

@@ -45,7 +45,7 @@ Deno.test("metrics expose the contract's series with bounded labels", async () =
       const res = await fetch(`${gw.url}${path}`);
       await res.body?.cancel();
     }
-    const res = await fetch(`${gw.url}/_gateway/metrics`);
+    const res = await fetch(`${gw.url}/_gateway/metrics`, { headers: bearer });
     assert.equal(res.status, 200);
     assert.match(
       res.headers.get("content-type") ?? "",

@@ -279,7 +279,9 @@ Deno.test("a Deno KV store broken under a running gateway: it serves on local st
     await openThrough(running, "/api/status/500");
     // The incident goes on (syncs every 250 ms keep failing): counted each time, logged once.
     await pollUntil("3 store errors counted", 3_000, async () => {
-      const res = await fetch(`${running.baseUrl}/_gateway/metrics`);
+      const res = await fetch(`${running.baseUrl}/_gateway/metrics`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
       const match = /^gateway_breaker_store_errors_total\{[^}]*\} (\d+)$/m
         .exec(await res.text());
       return Number(match?.[1]) >= 3 || undefined;

@@ -119,3 +119,46 @@ Deno.test("invalid JSON is one clear error", () => {
   assert.ok(!result.ok);
   assert.match(result.errors[0], /^\(root\): invalid JSON: /);
 });
+
+Deno.test("metrics: the admin token protects them by default; a metrics token adds one; public opens them", () => {
+  const env = (name: string) =>
+    ({ ADMIN: "admin-token-0123456", SCRAPE: "scrape-token-0123456" })[name];
+  const tokens = (raw: Record<string, unknown>) => {
+    const result = validateConfig({ ...raw, routes: [route()] }, env);
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+    return result.config.metricsTokens;
+  };
+  assert.deepEqual(tokens({}), []);
+  assert.deepEqual(tokens({ admin: { tokenEnv: "ADMIN" } }), [
+    "admin-token-0123456",
+  ]);
+  assert.deepEqual(
+    tokens({ admin: { tokenEnv: "ADMIN" }, metrics: { tokenEnv: "SCRAPE" } }),
+    ["scrape-token-0123456", "admin-token-0123456"],
+  );
+  assert.deepEqual(tokens({ metrics: { token: "scrape-token-0123456" } }), [
+    "scrape-token-0123456",
+  ]);
+  assert.deepEqual(
+    tokens({ admin: { tokenEnv: "ADMIN" }, metrics: { public: true } }),
+    [],
+  );
+
+  const bad = validateConfig({
+    metrics: { token: "short", tokenEnv: "SCRAPE" },
+    routes: [route()],
+  }, env);
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.errors, [
+    "metrics: give either token or tokenEnv, not both",
+  ]);
+  const mixed = validateConfig({
+    metrics: { public: false, extra: 1 },
+    routes: [route()],
+  }, env);
+  assert.ok(!mixed.ok);
+  assert.deepEqual(mixed.errors, [
+    "metrics.extra: unknown field (expected one of: token, tokenEnv, public)",
+    "metrics.public: must be true (leave it out to protect)",
+  ]);
+});

@@ -65,15 +65,19 @@ Deno.test("render: every line is a comment or a valid sample, every family has H
     gateway_build_info: "gauge",
     gateway_requests_total: "counter",
     gateway_request_duration_seconds: "histogram",
+    gateway_time_to_first_byte_seconds: "histogram",
     gateway_upstream_attempts_total: "counter",
     gateway_retries_total: "counter",
     gateway_retry_budget_denied_total: "counter",
     gateway_timeouts_total: "counter",
     gateway_breaker_state: "gauge",
+    gateway_breaker_in_state: "gauge",
     gateway_breaker_transitions_total: "counter",
     gateway_breaker_store_errors_total: "counter",
     gateway_bulkhead_rejections_total: "counter",
     gateway_inflight: "gauge",
+    gateway_rate_limit_rejections_total: "counter",
+    gateway_internal_requests_total: "counter",
     gateway_client_disconnects_total: "counter",
   });
   assert.deepEqual(samples(text, "gateway_build_info"), [
@@ -178,17 +182,57 @@ Deno.test("histogram buckets are cumulative, end in +Inf, with _sum and _count",
   ]);
 });
 
-Deno.test("default buckets span 5 ms to 30 s", () => {
+Deno.test("default buckets span 5 ms to 10 min, covering a 300 s stream", () => {
   const metrics = new GatewayMetrics();
   metrics.requestFinished("r", "GET", 200, 0.001);
-  const les = samples(
+  metrics.requestFinished("r", "GET", 200, 250);
+  const buckets = samples(
     metrics.render([]),
     "gateway_request_duration_seconds_bucket",
-  )
-    .map((line) => parseSample(line).labels.le);
+  ).map(parseSample);
+  const les = buckets.map((sample) => sample.labels.le);
   assert.equal(les[0], "0.005");
-  assert.equal(les.at(-2), "30");
-  assert.equal(les.at(-1), "+Inf");
+  assert.deepEqual(les.slice(-5), ["60", "120", "300", "600", "+Inf"]);
+  // The 250 s stream lands under le="300", not only in +Inf.
+  assert.equal(buckets.find((b) => b.labels.le === "120")?.value, 1);
+  assert.equal(buckets.find((b) => b.labels.le === "300")?.value, 2);
+});
+
+Deno.test("a route whose totalMs is past the buckets gets a bound at its totalMs; series exist before traffic", () => {
+  const metrics = new GatewayMetrics();
+  metrics.declareRoute("batch", 1800);
+  metrics.declareRoute("api", 60);
+  const text = metrics.render([]);
+  const les = (route: string) =>
+    samples(text, "gateway_request_duration_seconds_bucket")
+      .map(parseSample)
+      .filter((sample) => sample.labels.route === route)
+      .map((sample) => sample.labels.le);
+  assert.deepEqual(les("batch").slice(-3), ["600", "1800", "+Inf"]);
+  assert.deepEqual(les("api").slice(-2), ["600", "+Inf"]);
+  assert.ok(
+    text.includes('gateway_time_to_first_byte_seconds_count{route="api"} 0'),
+  );
+});
+
+Deno.test("internal requests are counted by endpoint, apart from routed traffic", () => {
+  const metrics = new GatewayMetrics();
+  metrics.internalRequest("health", 200);
+  metrics.internalRequest("metrics", 401);
+  metrics.requestFinished("r", "GET", 200, 0.01, 0.004);
+  const text = metrics.render([]);
+  assert.deepEqual(samples(text, "gateway_internal_requests_total"), [
+    'gateway_internal_requests_total{endpoint="health",status="200"} 1',
+    'gateway_internal_requests_total{endpoint="metrics",status="401"} 1',
+  ]);
+  assert.deepEqual(samples(text, "gateway_requests_total"), [
+    'gateway_requests_total{route="r",method="GET",status="200"} 1',
+  ]);
+  assert.ok(
+    text.includes(
+      'gateway_time_to_first_byte_seconds_bucket{route="r",le="0.005"} 1',
+    ),
+  );
 });
 
 Deno.test("bad buckets are refused up front", () => {
@@ -211,6 +255,18 @@ Deno.test("breaker state gauge: 0 closed, 1 open, 2 half-open, from the given st
     'gateway_breaker_state{route="a",upstream="http://x"} 0',
     'gateway_breaker_state{route="a",upstream="http://y"} 1',
     'gateway_breaker_state{route="b",upstream="http://z"} 2',
+  ]);
+});
+
+Deno.test("breaker state label set: one series per state, 1 for the current one", () => {
+  const metrics = new GatewayMetrics();
+  const text = metrics.render([
+    { route: "a", upstream: "http://x", state: "half_open" },
+  ]);
+  assert.deepEqual(samples(text, "gateway_breaker_in_state"), [
+    'gateway_breaker_in_state{route="a",upstream="http://x",state="closed"} 0',
+    'gateway_breaker_in_state{route="a",upstream="http://x",state="open"} 0',
+    'gateway_breaker_in_state{route="a",upstream="http://x",state="half_open"} 1',
   ]);
 });
 
