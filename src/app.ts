@@ -7,7 +7,7 @@ import { GatewayError, isGatewayError } from "./errors.ts";
 import { applyCors, corsPreflight } from "./http/cors.ts";
 import { GATEWAY_RESPONSE_HEADERS, problemResponse } from "./http/problem.ts";
 import type { Logger } from "./observe/logger.ts";
-import { ClientGone } from "./pipeline/abort_reasons.ts";
+import { CLIENT_CLOSED_REQUEST, ClientGone } from "./pipeline/abort_reasons.ts";
 import { authenticate } from "./pipeline/authenticate.ts";
 import { checkMethod } from "./pipeline/check_method.ts";
 import type { Exchange } from "./pipeline/exchange.ts";
@@ -134,9 +134,9 @@ function errorResponse(
     return response;
   }
   if (error instanceof ClientGone) {
-    // Nobody is listening; the status is for the access log (nginx's 499).
+    // Nobody is listening; the status is for the access log.
     return new Response(null, {
-      status: 499,
+      status: CLIENT_CLOSED_REQUEST,
       headers: GATEWAY_RESPONSE_HEADERS,
     });
   }

@@ -22,3 +22,6 @@ export class ClientGone extends Error {
 export function isTimeout(value: unknown): value is UpstreamTimeout {
   return value instanceof UpstreamTimeout;
 }
+
+/** The status logged for a client that left before its response (nginx's 499). */
+export const CLIENT_CLOSED_REQUEST = 499;

@@ -37,10 +37,15 @@ export function armExchange(options: {
   clock: Clock;
   totalMs: number;
   release: () => void;
+  /** Runs in the client's abort event, after the aborter was aborted. */
+  onClientGone(): void;
 }): { aborter: ExchangeAborter; finish: () => void } {
   const { request, release } = options;
   const aborter = new ExchangeAborter();
-  const onClientAbort = () => aborter.abort(new ClientGone());
+  const onClientAbort = () => {
+    aborter.abort(new ClientGone());
+    options.onClientGone();
+  };
   request.signal.addEventListener("abort", onClientAbort, { once: true });
   const cancelTotal = options.clock.setTimeout(
     () => aborter.abort(new UpstreamTimeout("total")),

@@ -9,7 +9,11 @@ import type { GatewayMetrics } from "../observe/metrics.ts";
 import type { BreakerBoard } from "../resilience/breaker_board.ts";
 import type { Clock } from "../resilience/clock.ts";
 import { sleep } from "../resilience/sleep.ts";
-import { ClientGone, isTimeout } from "./abort_reasons.ts";
+import {
+  CLIENT_CLOSED_REQUEST,
+  ClientGone,
+  isTimeout,
+} from "./abort_reasons.ts";
 import { attemptOnce, type AttemptOutcome, type Failure } from "./attempt.ts";
 import { admitNext, type Admitted } from "./choose_upstream.ts";
 import type { Exchange } from "./exchange.ts";
@@ -55,20 +59,30 @@ export async function forward(
 ): Promise<Response> {
   const { clock, metrics } = deps;
   const { policy, name: route } = rt.route;
+  // The admission in hand; given back unused if the exchange ends before its
+  // call reported (a no-op once it did).
+  let admission: Admitted | undefined;
   const { aborter, finish } = armExchange({
     request,
     clock,
     totalMs: policy.timeouts.totalMs,
     release,
+    // Under workerd nothing may run after the client's abort event (see
+    // stream_back.ts): an exchange without a body yet ends in it; a streamed
+    // body ends on its own abort signal.
+    onClientGone() {
+      if (exchange.streaming) return;
+      admission?.release();
+      finish();
+      exchange.flag("CD");
+      exchange.finish(CLIENT_CLOSED_REQUEST);
+    },
   });
   const retries = new RetryState(rt.retryRules, {
     eligible: isRetryEligible(request, policy.retry.retries),
     deadline: exchange.startedAt + policy.timeouts.totalMs,
   });
   rt.budget.recordRequest();
-  // The admission in hand; given back unused if the exchange ends before its
-  // call reported (a no-op once it did).
-  let admission: Admitted | undefined;
   try {
     const body = await limitBody(
       request,
@@ -233,7 +247,7 @@ function streamOptions(
     clock: deps.clock,
     idleMs: rt.route.policy.timeouts.idleMs,
     abort: (reason) => controller.abort(reason),
-    abortReason: () => controller.signal.reason,
+    signal: controller.signal,
     done,
     headers: responseHeaders(exchange, answered.durationMs, deps.serverTiming),
     rewriteLocation: status >= 300 && status < 400

@@ -10,8 +10,12 @@ export interface StreamBackOptions {
   idleMs: number;
   /** Aborts the upstream request (and so its body) with a reason. */
   abort(reason: unknown): void;
-  /** The reason the exchange's signals were aborted with, if they were. */
-  abortReason(): unknown;
+  /**
+   * The upstream request's signal, which every end of the exchange aborts
+   * (the client leaving, the total deadline, the idle watchdog); its
+   * `reason` says why.
+   */
+  signal: AbortSignal;
   /** Runs once when the body ended, failed or was cancelled: releases permits and timers. */
   done(): void;
   /** Extra response headers (attempt count, Server-Timing). */
@@ -60,7 +64,7 @@ export function streamBack(
   if (exchange.completed !== undefined && length <= NATIVE_BODY_MAX_BYTES) {
     return nativeBody(upstream, init, length, exchange, options);
   }
-  const { clock } = options;
+  const { clock, signal } = options;
   const reader = upstream.body.getReader();
   let reading = false;
   const watchdog = idleWatchdog(
@@ -74,10 +78,32 @@ export function streamBack(
     if (ended) return;
     ended = true;
     watchdog.stop();
+    signal.removeEventListener("abort", onAbort);
     options.done();
     exchange.finish(upstream.status);
   };
+  let client!: ReadableStreamDefaultController<Uint8Array>;
+  /**
+   * Ends the exchange at once for `reason`, synchronously: under workerd a
+   * client that left tears the request's context down, so no `cancel()`
+   * reaches this stream, a pending upstream read never settles and timers no
+   * longer fire; the abort event is the last JavaScript that runs for it.
+   */
+  const stop = (reason: unknown) => {
+    if (ended) return;
+    if (isTimeout(reason)) {
+      exchange.flag(reason.kind === "idle" ? "IT" : "TT");
+    } else exchange.flag(reason instanceof ClientGone ? "CD" : "UR");
+    end();
+    client.error(reason);
+    reader.cancel(reason).catch(() => {});
+  };
+  const onAbort = () => stop(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
   const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      client = controller;
+    },
     async pull(controller) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
       // Silence is counted from here: the client asked, the upstream owes.
@@ -86,15 +112,11 @@ export function streamBack(
       try {
         chunk = await reader.read();
       } catch (error) {
-        const reason = options.abortReason() ?? error;
-        if (isTimeout(reason)) {
-          exchange.flag(reason.kind === "idle" ? "IT" : "TT");
-        } else if (!(reason instanceof ClientGone)) exchange.flag("UR");
-        end();
-        controller.error(reason);
+        stop(signal.reason ?? error);
         return;
       }
       reading = false;
+      if (ended) return;
       if (chunk.done) {
         end();
         controller.close();
@@ -107,11 +129,9 @@ export function streamBack(
       controller.enqueue(chunk.value);
     },
     cancel() {
-      // The client went away: cancel the upstream request at once.
-      exchange.flag("CD");
+      // The client went away (Deno): cancel the upstream request at once.
       options.abort(new ClientGone());
-      end();
-      return reader.cancel().catch(() => {});
+      stop(new ClientGone());
     },
   }, { highWaterMark: 0 });
   return new Response(body, init);
@@ -132,7 +152,7 @@ function nativeBody(
   );
   const settle = (sent: boolean) => {
     cancelIdle();
-    const reason = options.abortReason();
+    const reason = options.signal.reason;
     if (isTimeout(reason)) exchange.flag(reason.kind === "idle" ? "IT" : "TT");
     else if (!sent) {
       // The request signal fires only on client disconnect (no legacy abort).

@@ -9,6 +9,11 @@
  */
 
 import {
+  abortBeforeHeadersFreesThePermit,
+  abortedStreamsFreeTheirPermits,
+  totalDeadlineEndsAStream,
+} from "./cases/aborts.ts";
+import {
   answersHealthChecks,
   countsRequestsInMetrics,
 } from "./cases/endpoints.ts";
@@ -60,6 +65,18 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   {
     name: "client abort cancels the upstream",
     run: clientAbortCancelsUpstream,
+  },
+  {
+    name: "clients leaving mid-stream free their permits and are counted",
+    run: abortedStreamsFreeTheirPermits,
+  },
+  {
+    name: "a client leaving before the headers frees its permit",
+    run: abortBeforeHeadersFreesThePermit,
+  },
+  {
+    name: "the total deadline cuts a stream and frees its permit",
+    run: totalDeadlineEndsAStream,
   },
   {
     name: "drops hop-by-hop request headers",

@@ -41,6 +41,15 @@ export function conformanceConfig(originUrl: string): Record<string, unknown> {
         timeouts: { headersMs: 300 },
         retry: { retries: 0 },
       }),
+      route("bulkhead", {
+        retry: { retries: 0 },
+        bulkhead: { maxConcurrent: 2 },
+      }),
+      route("deadline", {
+        timeouts: { headersMs: 500, totalMs: 600 },
+        retry: { retries: 0 },
+        bulkhead: { maxConcurrent: 1 },
+      }),
       route("retry", { retry: { retries: 1, baseMs: 10, maxMs: 20 } }),
       route("breaker", {
         retry: { retries: 0 },

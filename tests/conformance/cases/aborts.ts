@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { openRaw } from "../../_fixtures/raw_client.ts";
+import { ADMIN_TOKEN, type ConformanceTarget, portOf } from "../target.ts";
+import { requestText, send, textOf } from "./http.ts";
+import { waitForCancel } from "./streaming.ts";
+
+// Every way an exchange can end must give back its bulkhead permit and be
+// counted: a route with a bulkhead would otherwise refuse everything with
+// 503 `overloaded` once a few clients had left (seen under workerd).
+
+/** Pause between metric reads while waiting for the gateway to catch up. */
+const METRICS_POLL_MS = 50;
+/** Metric reads before giving up (about 5 s). */
+const METRICS_POLLS = 100;
+
+/** Clients that leave mid-stream free their permits and are counted. */
+export async function abortedStreamsFreeTheirPermits(
+  target: ConformanceTarget,
+): Promise<void> {
+  const disconnects = await sample(target, disconnectSeries("bulkhead"));
+  // As many as the bulkhead holds (conformanceConfig: 2).
+  for (let i = 0; i < 2; i++) {
+    const conn = await openRaw(portOf(target));
+    try {
+      await conn.write(requestText(
+        target,
+        "GET",
+        "/bulkhead/stream?chunks=1000&interval=50",
+      ));
+      assert.equal((await conn.readHead()).status, 200);
+      assert.notEqual(await conn.readChunk(), null);
+    } finally {
+      conn.close();
+    }
+    await waitForCancel(target.origin, "/stream");
+  }
+  await waitForSample(target, inflightSeries("bulkhead"), 0);
+  await waitForSample(target, disconnectSeries("bulkhead"), disconnects + 2);
+  await assertBulkheadAdmits(target);
+}
+
+/** A client that leaves while the upstream owes the headers frees its permit. */
+export async function abortBeforeHeadersFreesThePermit(
+  target: ConformanceTarget,
+): Promise<void> {
+  const conn = await openRaw(portOf(target));
+  try {
+    const arrived = target.origin.requests.length + 1;
+    await conn.write(
+      requestText(target, "GET", "/bulkhead/slow-headers?ms=1000"),
+    );
+    await target.origin.waitForRequests(arrived);
+  } finally {
+    conn.close();
+  }
+  // Deno aborts the upstream request at once; local workerd notices the
+  // client only once the response starts. Either way the exchange ends.
+  await waitForSample(target, inflightSeries("bulkhead"), 0);
+  await assertBulkheadAdmits(target);
+}
+
+/**
+ * A stream still running at the total deadline is cut, frees its permit and
+ * counts as a total timeout.
+ */
+export async function totalDeadlineEndsAStream(
+  target: ConformanceTarget,
+): Promise<void> {
+  const timeouts = await sample(target, totalTimeoutSeries("deadline"));
+  const conn = await openRaw(portOf(target));
+  try {
+    await conn.write(
+      requestText(target, "GET", "/deadline/stream?chunks=1000&interval=50"),
+    );
+    assert.equal((await conn.readHead()).status, 200);
+    // Bounded: 1000 chunks at 50 ms would take 50 s; the deadline is 600 ms.
+    for (let i = 0; i < 1000 && await conn.readChunk() !== null; i++);
+    // Under wrangler dev the client sees a cut stream end cleanly (the
+    // gateway errors it as on Deno): only Deno's end is checked here.
+    if (target.runtime === "deno") {
+      assert.equal(conn.complete, false, "a cut stream must not end cleanly");
+    }
+  } finally {
+    conn.close();
+  }
+  await waitForSample(target, inflightSeries("deadline"), 0);
+  await waitForSample(target, totalTimeoutSeries("deadline"), timeouts + 1);
+}
+
+/** The bulkhead route answers (not 503 `overloaded`) twice at once. */
+async function assertBulkheadAdmits(target: ConformanceTarget): Promise<void> {
+  const answers = await Promise.all([
+    send(target, "GET", "/bulkhead/echo"),
+    send(target, "GET", "/bulkhead/echo"),
+  ]);
+  for (const res of answers) assert.equal(res.status, 200, textOf(res));
+}
+
+function inflightSeries(route: string): string {
+  return `gateway_inflight{route="${route}"}`;
+}
+
+function disconnectSeries(route: string): string {
+  return `gateway_client_disconnects_total{route="${route}"}`;
+}
+
+function totalTimeoutSeries(route: string): string {
+  return `gateway_timeouts_total{route="${route}",kind="total"}`;
+}
+
+/** The value of one series in `/_gateway/metrics`; 0 when absent. */
+async function sample(
+  target: ConformanceTarget,
+  series: string,
+): Promise<number> {
+  const res = await send(target, "GET", "/_gateway/metrics", {
+    authorization: `Bearer ${ADMIN_TOKEN}`,
+  });
+  assert.equal(res.status, 200);
+  const line = textOf(res).split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+/** Reads the metrics until `series` is `value`; fails after about 5 s. */
+async function waitForSample(
+  target: ConformanceTarget,
+  series: string,
+  value: number,
+): Promise<void> {
+  let seen = NaN;
+  for (let poll = 0; poll < METRICS_POLLS; poll++) {
+    seen = await sample(target, series);
+    if (seen === value) return;
+    await new Promise((resolve) => setTimeout(resolve, METRICS_POLL_MS));
+  }
+  assert.fail(`${series} stayed ${seen}, expected ${value}`);
+}
