@@ -62,6 +62,16 @@ export interface Gateway {
   fetch(request: Request, client?: ClientContext): Promise<Response>;
   /** Readiness turns 503 and routed requests get 503 `draining`. */
   startDrain(): void;
+  /**
+   * Swaps in a validated config: requests from now on follow its routes,
+   * policies and upstreams; exchanges already running (open streams too)
+   * finish on the config they started with. Breakers of (route, upstream)
+   * pairs whose breaker policy is unchanged keep their state, metrics keep
+   * counting. `log.level` and the longest probe lease stay as started.
+   */
+  reload(config: GatewayConfig): void;
+  /** The config new requests follow. */
+  readonly config: GatewayConfig;
   /** Exchanges still running (bodies included). */
   readonly inflight: number;
   readonly logger: Logger;
@@ -91,11 +101,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const logger = createLogger({
     level: config.log.level,
-    sink: options.logSink,
-    now: () => clock.now(),
-  });
-  const writeAccessLog = createAccessLog({
-    sampleRate: config.log.sampleRate,
     sink: options.logSink,
     now: () => clock.now(),
   });
@@ -129,41 +134,52 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     },
   });
-  const routes = config.routes.map((route) => {
-    metrics.declareRoute(route.name, route.policy.timeouts.totalMs / 1000);
-    for (const upstream of route.upstreams) {
-      board.register(route.name, upstream.url, route.policy.breaker);
-    }
-    return compileRoute(route, {
-      clock,
-      fetch: upstreamFetch,
-      board,
-      metrics,
-      random,
-      onJwksFetchError: (error) =>
-        logger.warn("JWKS fetch failed", { route: route.name, error }),
-    });
-  });
-  // Without trusted proxies no address needs parsing on the hot path.
-  const isTrusted = config.trustedProxies.length === 0
-    ? () => false
-    : createProxyTrust(config.trustedProxies);
   let draining = false;
   let inflight = 0;
 
-  const app = createApp({
-    config,
-    routes,
-    clock,
-    fetch: upstreamFetch,
-    board,
-    metrics,
-    logger,
-    random,
-    serverTiming: config.serverTiming,
-    continueTrace: options.continueTrace,
-    isDraining: () => draining,
-  });
+  /** Everything a config decides, built once per config (start and each reload). */
+  function buildGeneration(next: GatewayConfig): Generation {
+    const routes = next.routes.map((route) => {
+      metrics.declareRoute(route.name, route.policy.timeouts.totalMs / 1000);
+      return compileRoute(route, {
+        clock,
+        fetch: upstreamFetch,
+        board,
+        metrics,
+        random,
+        onJwksFetchError: (error) =>
+          logger.warn("JWKS fetch failed", { route: route.name, error }),
+      });
+    });
+    return {
+      config: next,
+      // Without trusted proxies no address needs parsing on the hot path.
+      isTrusted: next.trustedProxies.length === 0
+        ? () => false
+        : createProxyTrust(next.trustedProxies),
+      writeAccessLog: createAccessLog({
+        sampleRate: next.log.sampleRate,
+        sink: options.logSink,
+        now: () => clock.now(),
+      }),
+      app: createApp({
+        config: next,
+        routes,
+        clock,
+        fetch: upstreamFetch,
+        board,
+        metrics,
+        logger,
+        random,
+        serverTiming: next.serverTiming,
+        continueTrace: options.continueTrace,
+        isDraining: () => draining,
+      }),
+    };
+  }
+
+  board.reconcile(breakerPairs(config));
+  let current = buildGeneration(config);
 
   /**
    * The one place timeouts are counted: attempts without headers in time,
@@ -214,12 +230,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       clientAddress: exchange.clientAddress ?? null,
       traceId: exchange.traceId,
     };
-    writeAccessLog(entry);
+    current.writeAccessLog(entry);
     options.onExchange?.(entry);
   }
 
   return {
     async fetch(request, client = {}) {
+      // The generation at arrival serves the whole exchange: a reload
+      // meanwhile changes nothing for it.
+      const { app, isTrusted } = current;
       const peer = client.address;
       const trusted = peer !== undefined && isTrusted(peer);
       const exchange = new Exchange(
@@ -246,6 +265,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     startDrain() {
       draining = true;
     },
+    reload(next) {
+      board.reconcile(breakerPairs(next));
+      current = buildGeneration(next);
+    },
+    get config() {
+      return current.config;
+    },
     get inflight() {
       return inflight;
     },
@@ -254,6 +280,27 @@ export function createGateway(options: GatewayOptions): Gateway {
     board,
     close: () => board.close(),
   };
+}
+
+/** What one config builds: swapped whole on reload. */
+interface Generation {
+  config: GatewayConfig;
+  isTrusted: (address: string) => boolean;
+  writeAccessLog: (entry: AccessLogEntry) => void;
+  app: {
+    fetch(request: Request, exchange: Exchange): Response | Promise<Response>;
+  };
+}
+
+/** Every (route, upstream) breaker a config asks for. */
+function breakerPairs(config: GatewayConfig) {
+  return config.routes.flatMap((route) =>
+    route.upstreams.map((upstream) => ({
+      route: route.name,
+      upstream: upstream.url,
+      policy: route.policy.breaker,
+    }))
+  );
 }
 
 const INTERNAL_PREFIX = "/_gateway/";

@@ -28,5 +28,5 @@ const demo = Deno.serve({
 
 // No drain in development: Ctrl-C stops the gateway and the file watcher
 // at once (a signal listener here would keep the watcher waiting).
-await startFromEnv({ handleSignals: false });
+await startFromEnv({ handleSignals: false, allowDemo: true });
 await demo.finished;

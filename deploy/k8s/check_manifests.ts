@@ -95,6 +95,22 @@ for (const container of pod.containers ?? []) {
   if (env.HOSTNAME !== "0.0.0.0") {
     problems.push(`${where}: env HOSTNAME must be "0.0.0.0"`);
   }
+  // Config changes reload in place (a ConfigMap update swaps ..data in the
+  // mounted directory); a subPath mount never sees an update.
+  if (env.GATEWAY_CONFIG_WATCH !== "1") {
+    problems.push(`${where}: env GATEWAY_CONFIG_WATCH must be "1"`);
+  }
+  for (const mount of container.volumeMounts ?? []) {
+    if (
+      typeof env.GATEWAY_CONFIG === "string" &&
+      env.GATEWAY_CONFIG.startsWith(`${mount.mountPath}/`) &&
+      mount.subPath !== undefined
+    ) {
+      problems.push(
+        `${where}: the config volume must be mounted as a directory (no subPath), or updates never arrive`,
+      );
+    }
+  }
   const drainMs = Number(env.GATEWAY_DRAIN_MS ?? 30_000);
   const graceMs = Number(pod.terminationGracePeriodSeconds ?? 30) * 1000;
   if (!(graceMs > drainMs + (preStopSeconds || 0) * 1000)) {

@@ -137,6 +137,9 @@ export class GatewayMetrics {
   readonly #disconnects = new SeriesFamily(["route"]);
   readonly #rateLimited = new SeriesFamily(["route"]);
   readonly #internal = new SeriesFamily(["endpoint", "status"]);
+  readonly #configReloads = new SeriesFamily(["result"]);
+  /** 1 until a config reload is refused, back to 1 at the next good one. */
+  #lastReloadOk = 1;
 
   constructor(options: GatewayMetricsOptions = {}) {
     const buckets = options.buckets ?? DEFAULT_DURATION_BUCKETS;
@@ -189,6 +192,12 @@ export class GatewayMetrics {
   /** A request to the gateway's own endpoints (`/_gateway/…`) was answered. */
   internalRequest(endpoint: InternalEndpoint, status: number): void {
     this.#internal.of2(endpoint, statusKey(status)).value++;
+  }
+
+  /** A config reload was applied (`true`) or refused as invalid (`false`). */
+  configReload(applied: boolean): void {
+    this.#configReloads.of1(applied ? "applied" : "refused").value++;
+    this.#lastReloadOk = applied ? 1 : 0;
   }
 
   /** The route's rate limit refused a client (429). */
@@ -351,6 +360,21 @@ export class GatewayMetrics {
       "gateway_internal_requests_total",
       "Requests to the gateway's own endpoints (/_gateway/), by endpoint and status; not in gateway_requests_total.",
       this.#internal,
+    );
+    out += counterFamily(
+      "gateway_config_reloads_total",
+      "Config reloads (SIGHUP or file watch), by result: applied or refused.",
+      this.#configReloads,
+    );
+    out += familyHeader(
+      "gateway_config_last_reload_successful",
+      "gauge",
+      "0 while the latest config reload was refused (the running config is older than the file), else 1.",
+    );
+    out += sampleLine(
+      "gateway_config_last_reload_successful",
+      "",
+      this.#lastReloadOk,
     );
     out += counterFamily(
       "gateway_client_disconnects_total",

@@ -77,6 +77,8 @@ export class BreakerBoard {
   readonly #options: BreakerBoardOptions;
   readonly #context: BoardContext;
   readonly #entries = new Map<string, BreakerEntry>();
+  /** Breakers a config reload dropped, kept for exchanges that started before it. */
+  #retired = new Map<string, BreakerEntry>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #syncIntervalMs: number;
   #lastSyncAt = Number.NEGATIVE_INFINITY;
@@ -135,6 +137,35 @@ export class BreakerBoard {
       probesBusyUntil: Number.NEGATIVE_INFINITY,
     };
     this.#entries.set(key, entry);
+  }
+
+  /**
+   * Config reload: the breakers become exactly `pairs`. A pair already
+   * registered with an equal policy keeps its breaker (state, window and
+   * all); a new pair is registered; a pair whose breaker policy changed gets
+   * a new breaker, which starts closed and adopts the shared state at the
+   * next sync. Dropped breakers leave `views()` and syncs but still answer
+   * exchanges that started before this reload, until the next one.
+   */
+  reconcile(
+    pairs: readonly {
+      route: string;
+      upstream: string;
+      policy: BreakerPolicy;
+    }[],
+  ): void {
+    const previous = new Map(this.#entries);
+    this.#entries.clear();
+    for (const { route, upstream, policy } of pairs) {
+      const kept = previous.get(`${route}|${upstream}`);
+      if (kept !== undefined && samePolicy(kept.policy, policy)) {
+        this.#entries.set(kept.key, kept);
+        previous.delete(kept.key);
+      } else {
+        this.register(route, upstream, policy);
+      }
+    }
+    this.#retired = previous;
   }
 
   /** Hot path: no store round trip unless a half-open probe lease must be taken. */
@@ -209,7 +240,8 @@ export class BreakerBoard {
   }
 
   #entry(route: string, upstream: string): BreakerEntry {
-    const entry = this.#entries.get(`${route}|${upstream}`);
+    const key = `${route}|${upstream}`;
+    const entry = this.#entries.get(key) ?? this.#retired.get(key);
     if (entry === undefined) {
       throw new Error(
         `Cannot admit a call as no breaker is registered for it: current value is "${route}|${upstream}"`,
@@ -258,4 +290,9 @@ export class BreakerBoard {
     task.then(forget, forget);
     this.#options.waitUntil?.(task);
   }
+}
+
+/** Policies are plain JSON data merged in one key order: equal text, equal policy. */
+function samePolicy(a: BreakerPolicy, b: BreakerPolicy): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -4,11 +4,17 @@ import { serveGateway, type ServingGateway } from "./serve_gateway.ts";
 import type { GatewayOptions } from "../../gateway.ts";
 import { DenoKvBreakerStore, openKv } from "./kv_breaker_store.ts";
 import { otelTraceContinuer } from "./otel.ts";
+import { startConfigReloader } from "./config_reload.ts";
+import { readConfigSource } from "./config_source.ts";
 
 /** The process settings read from the environment (see the README). */
 export interface StartSettings {
   configPath: string;
+  /** The text `config` was read from (a reload of the same text is none). */
+  configText: string;
   config: GatewayConfig;
+  /** `GATEWAY_CONFIG_WATCH`: reload when the config's directory changes (Kubernetes ConfigMap). */
+  watchConfig: boolean;
   port: number;
   hostname: string;
   drainMs: number;
@@ -18,28 +24,28 @@ export interface StartSettings {
 }
 
 /**
- * Reads `GATEWAY_CONFIG`, `PORT`, `HOSTNAME`, `GATEWAY_DRAIN_MS`,
+ * Reads `GATEWAY_CONFIG` (see `config_source.ts`: outside `allowDemo`, the
+ * demo config is refused), `GATEWAY_CONFIG_WATCH`, `PORT`, `HOSTNAME`, `GATEWAY_DRAIN_MS`,
  * `GATEWAY_KV_PATH`, `GATEWAY_TLS_CERT` and `GATEWAY_TLS_KEY`, and validates
  * everything; returns every problem found, one `name: what is wrong` line
  * each.
  */
 export async function readSettings(
   env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+  { allowDemo = false }: { allowDemo?: boolean } = {},
 ): Promise<
-  { ok: true; settings: StartSettings } | { ok: false; errors: string[] }
+  | { ok: true; settings: StartSettings }
+  | { ok: false; errors: string[]; noConfig?: true }
 > {
   const errors: string[] = [];
-  const configPath = env("GATEWAY_CONFIG") ?? "./gateway.json";
+  const source = await readConfigSource(env, { allowDemo });
+  // Without a config to read there is nothing else worth reporting.
+  if (!source.ok) return { ok: false, errors: [source.error], noConfig: true };
   let config: GatewayConfig | undefined;
-  try {
-    const result = parseConfig(await Deno.readTextFile(configPath), env);
-    if (result.ok) config = result.config;
-    else errors.push(...result.errors);
-  } catch (error) {
-    errors.push(
-      `GATEWAY_CONFIG: cannot read ${configPath}: ${(error as Error).message}`,
-    );
-  }
+  const result = parseConfig(source.text, env);
+  if (result.ok) config = result.config;
+  else errors.push(...result.errors);
+  const watchConfig = booleanSetting(env, "GATEWAY_CONFIG_WATCH", errors);
   const port = integerSetting(env, "PORT", 8000, 0, 65_535, errors);
   const drainMs = integerSetting(
     env,
@@ -54,8 +60,10 @@ export async function readSettings(
   return {
     ok: true,
     settings: {
-      configPath,
+      configPath: source.path,
+      configText: source.text,
       config,
+      watchConfig,
       port,
       hostname: env("HOSTNAME") || "0.0.0.0",
       drainMs,
@@ -63,6 +71,18 @@ export async function readSettings(
       tls,
     },
   };
+}
+
+function booleanSetting(
+  env: (name: string) => string | undefined,
+  name: string,
+  errors: string[],
+): boolean {
+  const raw = env(name) ?? "";
+  if (raw === "" || raw === "0" || raw === "false") return false;
+  if (raw === "1" || raw === "true") return true;
+  errors.push(`${name}: must be true, false, 1 or 0, got "${raw}"`);
+  return false;
 }
 
 function integerSetting(
@@ -158,8 +178,15 @@ export interface DenoSetup {
  * Reads and checks the settings and opens Deno KV; an invalid setup prints
  * every problem and exits 1 before any port opens.
  */
-export async function setupFromEnv(): Promise<DenoSetup> {
-  const result = await readSettings();
+export async function setupFromEnv(
+  options: { allowDemo?: boolean } = {},
+): Promise<DenoSetup> {
+  const result = await readSettings(undefined, options);
+  if (!result.ok && result.noConfig) {
+    // Nothing to validate: one line says what to set.
+    console.error(`gateway: cannot start: ${result.errors[0]}`);
+    Deno.exit(1);
+  }
   if (!result.ok) {
     console.error("gateway: cannot start, the configuration is invalid:");
     for (const error of result.errors) console.error(`  ${error}`);
@@ -199,9 +226,12 @@ export async function setupFromEnv(): Promise<DenoSetup> {
  * the file watcher at once).
  */
 export async function startFromEnv(
-  { handleSignals = true }: { handleSignals?: boolean } = {},
+  { handleSignals = true, allowDemo = false }: {
+    handleSignals?: boolean;
+    allowDemo?: boolean;
+  } = {},
 ): Promise<ServingGateway> {
-  const { settings, kv, gatewayOptions } = await setupFromEnv();
+  const { settings, kv, gatewayOptions } = await setupFromEnv({ allowDemo });
   const serving = serveGateway({
     ...gatewayOptions,
     config: settings.config,
@@ -215,6 +245,17 @@ export async function startFromEnv(
       routes: settings.config.routes.length,
     },
   });
-  serving.stopped.then(() => kv.close());
+  // SIGHUP (and, when asked, the config directory) reloads the config.
+  const reloader = startConfigReloader({
+    gateway: serving.gateway,
+    path: settings.configPath,
+    loadedText: settings.configText,
+    watch: settings.watchConfig,
+    handleSignal: handleSignals,
+  });
+  serving.stopped.then(() => {
+    reloader.close();
+    kv.close();
+  });
   return serving;
 }

@@ -399,3 +399,36 @@ Deno.test("register twice and admit unknown are programming errors", () => {
   assert.throws(() => a.register(ROUTE, UPSTREAM, POLICY), /already/);
   assert.throws(() => a.admit(ROUTE, "http://other"), /no breaker/);
 });
+
+Deno.test("reconcile: unchanged pairs keep their breaker, changed policies start over and re-adopt shared state, dropped pairs still serve old exchanges", async () => {
+  const clock = new FakeClock(0);
+  const store = new MemoryBreakerStore({ clock });
+  const target = board(clock, store);
+  target.register("gone", UPSTREAM, POLICY);
+  await fail(target, 4);
+  assert.equal(view(target).state, "open");
+
+  target.reconcile([
+    { route: ROUTE, upstream: UPSTREAM, policy: breakerPolicy() },
+    { route: "added", upstream: UPSTREAM, policy: POLICY },
+  ]);
+  assert.deepEqual(
+    target.views().map((v) => [v.route, v.state]),
+    [[ROUTE, "open"], ["added", "closed"]],
+  );
+  // An exchange of the config before may still ask about a dropped pair.
+  assert.equal((await target.admit("gone", UPSTREAM)).allowed, true);
+
+  target.reconcile([
+    {
+      route: ROUTE,
+      upstream: UPSTREAM,
+      policy: breakerPolicy({ openMs: 9000 }),
+    },
+  ]);
+  assert.equal(view(target).state, "closed");
+  await target.sync();
+  assert.equal(view(target).state, "open", "the shared open state came back");
+  assert.throws(() => target.admit("gone", UPSTREAM), /no breaker/);
+  await target.close();
+});
