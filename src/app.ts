@@ -35,12 +35,14 @@ type Env = { Bindings: Exchange };
 export function createApp(deps: AppDeps): Hono<Env> {
   const { board, metrics, config } = deps;
   const app = new Hono<Env>();
+  const upstreams = () => deps.routes.flatMap((rt) => rt.pool.views());
 
   app.route("/_gateway/health", healthEndpoints(board, deps.isDraining));
   const scrape = metricsEndpoint({
     tokens: config.metricsTokens,
     metrics,
     board,
+    upstreams,
   });
   app.get("/_gateway/metrics", (c) => scrape(c.req.raw));
   if (config.adminToken !== null) {
@@ -52,6 +54,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
         board,
         metrics,
         clock: deps.clock,
+        upstreams,
       }),
     );
   }

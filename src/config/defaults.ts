@@ -1,4 +1,4 @@
-import type { CorsPolicy, Policy } from "./types.ts";
+import type { CorsPolicy, HealthCheckPolicy, Policy } from "./types.ts";
 
 /** Built-in policy: what a route gets when neither `defaults` nor its `policy` say otherwise. */
 export const BUILT_IN_POLICY: Policy = {
@@ -21,11 +21,23 @@ export const BUILT_IN_POLICY: Policy = {
     slowCallRate: 1,
     openMs: 30_000,
     halfOpenProbes: 1,
+    consecutiveFailures: 5,
+    maxOpenMs: 300_000,
   },
   bulkhead: { maxConcurrent: null },
   maxBodyBytes: null,
   cors: null,
   rateLimit: null,
+  balance: "p2c",
+  healthCheck: null,
+};
+
+/** What a `healthCheck` object gets for the fields it leaves out (`path` is required). */
+export const HEALTH_CHECK_DEFAULTS: Omit<HealthCheckPolicy, "path"> = {
+  intervalMs: 10_000,
+  timeoutMs: 2_000,
+  unhealthyThreshold: 2,
+  healthyThreshold: 2,
 };
 
 /** What a `cors` object gets for the fields it leaves out (`origins` is required). */

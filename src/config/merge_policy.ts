@@ -1,5 +1,9 @@
 import { isPlainObject, join, type Problems } from "./checks.ts";
-import { BUILT_IN_POLICY, CORS_DEFAULTS } from "./defaults.ts";
+import {
+  BUILT_IN_POLICY,
+  CORS_DEFAULTS,
+  HEALTH_CHECK_DEFAULTS,
+} from "./defaults.ts";
 import type { Policy } from "./types.ts";
 
 /** Upper-cases method names; a non-string (already reported) becomes "". */
@@ -33,6 +37,9 @@ export function mergePolicy(
     if (Array.isArray(merged.cors.methods)) {
       merged.cors.methods = merged.cors.methods.map(upper);
     }
+  }
+  if (isPlainObject(merged.healthCheck)) {
+    merged.healthCheck = { ...HEALTH_CHECK_DEFAULTS, ...merged.healthCheck };
   }
   return merged;
 }
@@ -77,6 +84,22 @@ export function checkMergedPolicy(
         problems.add(join(at, `rateLimit.${key}`), "is required");
       }
     }
+  }
+  const healthCheck = policy.healthCheck === null
+    ? null
+    : section(policy.healthCheck);
+  if (healthCheck !== null && healthCheck.path === undefined) {
+    problems.add(join(at, "healthCheck.path"), "is required");
+  }
+  if (
+    healthCheck !== null && typeof healthCheck.timeoutMs === "number" &&
+    typeof healthCheck.intervalMs === "number" &&
+    healthCheck.timeoutMs >= healthCheck.intervalMs
+  ) {
+    problems.add(
+      join(at, "healthCheck.timeoutMs"),
+      `must be < healthCheck.intervalMs (${healthCheck.intervalMs}), got ${healthCheck.timeoutMs}`,
+    );
   }
   if (cors !== null && cors.origins === undefined) {
     problems.add(join(at, "cors.origins"), "is required");

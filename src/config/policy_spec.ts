@@ -46,6 +46,17 @@ const origin: Check = (value, path, problems) => {
   }
 };
 
+const healthCheckPath: Check = (value, path, problems) => {
+  if (
+    typeof value !== "string" || !value.startsWith("/") || /[?#\s]/.test(value)
+  ) {
+    problems.add(
+      path,
+      `must be a path starting with "/" without query, got ${describe(value)}`,
+    );
+  }
+};
+
 /**
  * Every policy key a user may write, in `defaults` or a route's `policy`.
  * Partial objects are allowed; the merge fills in the rest.
@@ -78,6 +89,8 @@ export const POLICY_SPEC: Spec = {
     slowCallRate: number(0, 1, true),
     openMs: integer(1, MAX_TIMER_MS),
     halfOpenProbes: integer(1, 1000),
+    consecutiveFailures: integer(1, 10_000),
+    maxOpenMs: integer(1, MAX_TIMER_MS),
   },
   bulkhead: { maxConcurrent: nullable(integer(1)) },
   maxBodyBytes: nullable(integer(0)),
@@ -93,10 +106,18 @@ export const POLICY_SPEC: Spec = {
     requests: integer(1),
     windowSeconds: integer(1, 86_400),
   },
+  balance: oneOf("p2c", "round_robin", "failover"),
+  healthCheck: {
+    path: healthCheckPath,
+    intervalMs: integer(1_000, MAX_TIMER_MS),
+    timeoutMs: integer(1, MAX_TIMER_MS),
+    unhealthyThreshold: integer(1, 100),
+    healthyThreshold: integer(1, 100),
+  },
 };
 
 /** Keys whose value may be `null` to turn a feature off (not validated as objects then). */
-export const NULLABLE_SECTIONS = ["cors", "rateLimit"] as const;
+export const NULLABLE_SECTIONS = ["cors", "rateLimit", "healthCheck"] as const;
 
 export const JWT_SPEC: Spec = {
   algorithms: arrayOf(oneOf("HS256", "RS256", "ES256"), 1),

@@ -48,6 +48,25 @@ export interface BreakerPolicy {
   slowCallRate: number;
   openMs: number;
   halfOpenProbes: number;
+  /** Also opens after this many failures in a row, whatever the window. */
+  consecutiveFailures: number;
+  /** Each re-open after a failed probe doubles the open time, up to this. */
+  maxOpenMs: number;
+}
+
+/** How requests spread over a route's upstreams (see `src/balance/`). */
+export type BalancePolicy = "p2c" | "round_robin" | "failover";
+
+/** Active health checks, probed by one instance of the fleet per interval. */
+export interface HealthCheckPolicy {
+  /** Path probed on each upstream (after its base path); 2xx/3xx passes. */
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Failed probes in a row that make an upstream unhealthy. */
+  unhealthyThreshold: number;
+  /** Passed probes in a row that make it healthy again. */
+  healthyThreshold: number;
 }
 
 export interface BulkheadPolicy {
@@ -80,6 +99,8 @@ export interface Policy {
   maxBodyBytes: number | null;
   cors: CorsPolicy | null;
   rateLimit: RateLimitPolicy | null;
+  balance: BalancePolicy;
+  healthCheck: HealthCheckPolicy | null;
 }
 
 export type JwtAlgorithm = "HS256" | "RS256" | "ES256";
@@ -106,13 +127,21 @@ export interface RouteAuth {
   jwt: JwtAuth | null;
 }
 
-export interface Upstream {
+/** Where an upstream is. */
+export interface UpstreamAddress {
   /** The URL as configured, used as the metric/log label. */
   url: string;
   /** `protocol//host[:port]` */
   origin: string;
   /** Base path without a trailing slash ("" for none). */
   basePath: string;
+}
+
+export interface Upstream extends UpstreamAddress {
+  /** Relative share of traffic, 1–100. */
+  weight: number;
+  /** Takes traffic only while every primary upstream is out. */
+  backup: boolean;
 }
 
 export interface Route {

@@ -4,6 +4,7 @@ import {
   checkObject,
   checkSpec,
   describe,
+  integer,
   isPlainObject,
   join,
   number,
@@ -246,36 +247,71 @@ function readUpstreams(
   problems: Problems,
 ): Upstream[] {
   if (!Array.isArray(value) || value.length === 0) {
-    problems.add(path, "must be a non-empty array of http(s) URLs");
+    problems.add(
+      path,
+      'must be a non-empty array of http(s) URLs or {"url", "weight", "backup"} objects',
+    );
     return [];
   }
   const upstreams: Upstream[] = [];
   value.forEach((raw, i) => {
     const at = join(path, i);
-    let url: URL;
-    try {
-      url = new URL(String(raw));
-    } catch {
-      problems.add(at, `must be an absolute http(s) URL, got ${describe(raw)}`);
+    const entry: Record<string, unknown> = isPlainObject(raw)
+      ? raw
+      : { url: raw };
+    if (isPlainObject(raw)) {
+      checkObject(raw, at, problems, ["url", "weight", "backup"]);
+      if ("weight" in raw) {
+        integer(1, 100)(raw.weight, join(at, "weight"), problems);
+      }
+      if ("backup" in raw) boolean(raw.backup, join(at, "backup"), problems);
+    }
+    const urlAt = isPlainObject(raw) ? join(at, "url") : at;
+    const url = readUpstreamUrl(entry.url, urlAt, problems);
+    if (url === null) return;
+    if (upstreams.some((upstream) => upstream.url === entry.url)) {
+      problems.add(urlAt, "is listed twice");
       return;
     }
-    if (typeof raw !== "string") {
-      problems.add(at, `must be a string URL, got ${describe(raw)}`);
-    } else if (url.protocol !== "http:" && url.protocol !== "https:") {
-      problems.add(at, `must use http or https, got ${url.protocol}`);
-    } else if (url.username || url.password) {
-      problems.add(at, "must not carry credentials");
-    } else if (
-      url.search || url.hash || raw.includes("?") || raw.includes("#")
-    ) {
-      problems.add(at, "must not carry a query or fragment");
-    } else {
-      upstreams.push({
-        url: raw,
-        origin: url.origin,
-        basePath: url.pathname.replace(/\/+$/, ""),
-      });
-    }
+    upstreams.push({
+      url: entry.url as string,
+      origin: url.origin,
+      basePath: url.pathname.replace(/\/+$/, ""),
+      weight: typeof entry.weight === "number" ? entry.weight : 1,
+      backup: entry.backup === true,
+    });
   });
+  if (upstreams.length > 0 && upstreams.every((upstream) => upstream.backup)) {
+    problems.add(path, "needs at least one upstream that is not a backup");
+  }
   return upstreams;
+}
+
+/** An upstream's URL, or `null` after reporting what is wrong with it. */
+function readUpstreamUrl(
+  raw: unknown,
+  at: string,
+  problems: Problems,
+): URL | null {
+  let url: URL;
+  try {
+    url = new URL(String(raw));
+  } catch {
+    problems.add(at, `must be an absolute http(s) URL, got ${describe(raw)}`);
+    return null;
+  }
+  if (typeof raw !== "string") {
+    problems.add(at, `must be a string URL, got ${describe(raw)}`);
+  } else if (url.protocol !== "http:" && url.protocol !== "https:") {
+    problems.add(at, `must use http or https, got ${url.protocol}`);
+  } else if (url.username || url.password) {
+    problems.add(at, "must not carry credentials");
+  } else if (
+    url.search || url.hash || raw.includes("?") || raw.includes("#")
+  ) {
+    problems.add(at, "must not carry a query or fragment");
+  } else {
+    return url;
+  }
+  return null;
 }

@@ -12,6 +12,7 @@ import {
 } from "../observe/status_page.ts";
 import type { BreakerBoard } from "../resilience/breaker_board.ts";
 import type { Clock } from "../resilience/clock.ts";
+import type { UpstreamView } from "../balance/upstream_pool.ts";
 
 export interface AdminDeps {
   token: string;
@@ -19,6 +20,8 @@ export interface AdminDeps {
   board: BreakerBoard;
   metrics: GatewayMetrics;
   clock: Clock;
+  /** Every route's upstream pool state. */
+  upstreams(): UpstreamView[];
 }
 
 const ADMIN_COOKIE = "gateway_admin";
@@ -27,6 +30,7 @@ const FORCE_ACTIONS = new Set(["open", "close", "reset"]);
 /**
  * Admin endpoints (mounted only when an admin token is configured):
  * `GET breakers`, `POST breakers/{open|close|reset}?route=&upstream=`,
+ * `GET upstreams` (pools: health, traffic, p2c cost),
  * `GET status` (HTML), `GET status.json`, and `POST login` which sets the
  * admin cookie so a browser can open the status page.
  * Every one takes `Authorization: Bearer <token>` or the cookie.
@@ -77,6 +81,8 @@ export function adminEndpoints(deps: AdminDeps): Hono {
     () => gatewayJson({ breakers: board.views(), store: board.storeHealth() }),
   );
 
+  app.get("/upstreams", () => gatewayJson({ upstreams: deps.upstreams() }));
+
   app.post("/breakers/:action", async (c) => {
     const action = c.req.param("action");
     const route = c.req.query("route") ?? "";
@@ -109,6 +115,7 @@ export function adminEndpoints(deps: AdminDeps): Hono {
       routes: deps.routes,
       rates: deps.metrics.routeRates(),
       breakers: board.views(),
+      upstreams: deps.upstreams(),
       store: board.storeHealth(),
       now: deps.clock.now(),
     })));

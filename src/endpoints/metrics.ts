@@ -1,6 +1,6 @@
 import { constantTimeEqual } from "../auth/constant_time.ts";
 import { GatewayError } from "../errors.ts";
-import type { GatewayMetrics } from "../observe/metrics.ts";
+import type { GatewayMetrics, UpstreamSample } from "../observe/metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../observe/prometheus_text.ts";
 import type { BreakerBoard } from "../resilience/breaker_board.ts";
 
@@ -9,6 +9,8 @@ export interface MetricsEndpointDeps {
   tokens: readonly string[];
   metrics: GatewayMetrics;
   board: BreakerBoard;
+  /** Every route's upstream pool state (requests, health). */
+  upstreams(): Iterable<UpstreamSample>;
 }
 
 /**
@@ -29,7 +31,7 @@ export function metricsEndpoint(
         { "www-authenticate": 'Bearer realm="gateway-metrics"' },
       );
     }
-    return new Response(metrics.render(board.views()), {
+    return new Response(metrics.render(board.views(), deps.upstreams()), {
       headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
     });
   };

@@ -1,4 +1,4 @@
-import type { Upstream } from "../config/types.ts";
+import type { UpstreamAddress } from "../config/types.ts";
 
 /**
  * Rewrites a redirect that points into the upstream (its origin and base
@@ -18,7 +18,7 @@ import type { Upstream } from "../config/types.ts";
  */
 export function rewriteLocation(
   location: string,
-  upstream: Upstream,
+  upstream: UpstreamAddress,
   publicOrigin: string,
   stripPrefix: string,
 ): string {
@@ -55,7 +55,7 @@ export function rewriteRedirect(
   options: {
     request: Request;
     trustedPeer: boolean;
-    upstreams: readonly Upstream[];
+    upstreams: readonly UpstreamAddress[];
     stripPrefix: string;
   },
 ): string {

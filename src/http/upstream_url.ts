@@ -1,4 +1,4 @@
-import type { Upstream } from "../config/types.ts";
+import type { UpstreamAddress } from "../config/types.ts";
 
 // A `.` or `..` segment once percent-decoding is done, with `/` or `\` as
 // separators and `;` ending a segment (servlet containers drop `;params`):
@@ -25,7 +25,7 @@ const CONTROL = /[\x00-\x1f\x7f]/;
  * ```
  */
 export function upstreamUrl(
-  upstream: Upstream,
+  upstream: UpstreamAddress,
   pathname: string,
   search: string,
   stripPrefix: string,

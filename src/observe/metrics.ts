@@ -258,7 +258,10 @@ export class GatewayMetrics {
    * Prometheus text format 0.0.4. `breakers` gives the current states for
    * the `gateway_breaker_state` gauge (they live in the breakers, not here).
    */
-  render(breakers: Iterable<BreakerStateSample>): string {
+  render(
+    breakers: Iterable<BreakerStateSample>,
+    upstreams: Iterable<UpstreamSample> = [],
+  ): string {
     let out = BUILD_INFO;
     out += counterFamily(
       "gateway_requests_total",
@@ -381,7 +384,7 @@ export class GatewayMetrics {
       "Clients that went away before their response was complete, by route.",
       this.#disconnects,
     );
-    return out;
+    return out + upstreamFamilies(upstreams);
   }
 
   /**
@@ -417,6 +420,45 @@ export class GatewayMetrics {
       rates: new RateWindow(this.#startedAt),
     };
   }
+}
+
+/** One upstream of a route, as its pool counts it (see `UpstreamView`). */
+export interface UpstreamSample {
+  route: string;
+  upstream: string;
+  healthy: boolean;
+  requests: number;
+}
+
+/** `gateway_upstream_requests_total` and `gateway_upstream_healthy`, kept by the pools. */
+function upstreamFamilies(upstreams: Iterable<UpstreamSample>): string {
+  let requests = familyHeader(
+    "gateway_upstream_requests_total",
+    "counter",
+    "Attempts sent to each upstream, by route and upstream.",
+  );
+  let healthy = familyHeader(
+    "gateway_upstream_healthy",
+    "gauge",
+    "1 while the upstream passes its health checks (always 1 without them).",
+  );
+  for (const sample of upstreams) {
+    const labels = formatLabels(["route", "upstream"], [
+      routeLabel(sample.route),
+      sample.upstream,
+    ]);
+    requests += sampleLine(
+      "gateway_upstream_requests_total",
+      labels,
+      sample.requests,
+    );
+    healthy += sampleLine(
+      "gateway_upstream_healthy",
+      labels,
+      sample.healthy ? 1 : 0,
+    );
+  }
+  return requests + healthy;
 }
 
 function counterFamily(

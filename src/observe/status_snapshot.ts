@@ -2,8 +2,9 @@ import type { Route } from "../config/types.ts";
 import type { WindowRate } from "./rate_window.ts";
 
 import type { BreakerView } from "../resilience/breaker_board.ts";
+import type { UpstreamView } from "../balance/upstream_pool.ts";
 
-export type { BreakerView };
+export type { BreakerView, UpstreamView };
 
 /** One route with its recent traffic. */
 export interface RouteStatus {
@@ -32,6 +33,8 @@ export interface StatusSnapshot {
   generatedAt: number;
   routes: RouteStatus[];
   breakers: BreakerView[];
+  /** Each upstream's pool state (health checks, traffic, p2c cost). */
+  upstreams?: UpstreamView[];
   store: StoreHealth;
 }
 
@@ -41,6 +44,7 @@ export interface StatusSources {
   /** From `GatewayMetrics.routeRates()`; routes without traffic are shown at 0. */
   rates: Record<string, WindowRate>;
   breakers: BreakerView[];
+  upstreams?: UpstreamView[];
   store: StoreHealth;
   now: number;
 }
@@ -76,6 +80,7 @@ export function buildStatusSnapshot(sources: StatusSources): StatusSnapshot {
       };
     }),
     breakers: sources.breakers,
+    upstreams: sources.upstreams ?? [],
     store: sources.store,
   };
 }

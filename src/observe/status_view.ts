@@ -126,11 +126,34 @@ export function renderStatusSections(
       `<td class="num">${percent(breaker.slowCallRate)}</td></tr>`;
   }).join("");
 
+  const upstreamRows = (snapshot.upstreams ?? []).map((u) =>
+    `<tr data-upstream="${escapeHtml(`${u.route}|${u.upstream}`)}" ` +
+    `data-healthy="${u.healthy}">` +
+    `<th scope="row">${escapeHtml(u.route)}</th>` +
+    `<td><code>${escapeHtml(u.upstream)}</code>${
+      u.backup ? " (backup)" : ""
+    }</td>` +
+    `<td class="num">${u.weight}</td>` +
+    `<td><span class="state state-${u.healthy ? "closed" : "open"}">${
+      u.healthy ? "Healthy" : "Unhealthy"
+    }</span></td>` +
+    `<td class="num">${u.requests}</td><td class="num">${u.inflight}</td>` +
+    `<td class="num">${u.cost.toFixed(1)}</td></tr>`
+  ).join("");
+  const upstreamSection = upstreamRows === ""
+    ? ""
+    : `<section aria-labelledby="upstreams-heading"><h2 id="upstreams-heading">Upstream pools</h2>` +
+      `<table aria-labelledby="upstreams-heading"><thead><tr>` +
+      `<th scope="col">Route</th><th scope="col">Upstream</th><th scope="col" class="num">Weight</th>` +
+      `<th scope="col">Health check</th><th scope="col" class="num">Requests</th>` +
+      `<th scope="col" class="num">In flight</th><th scope="col" class="num">Cost (p2c)</th>` +
+      `</tr></thead><tbody>${upstreamRows}</tbody></table></section>`;
+
   const store = snapshot.store;
   return `<section aria-labelledby="routes-heading"><h2 id="routes-heading">Routes</h2>` +
     `<table aria-labelledby="routes-heading"><thead><tr>` +
     `<th scope="col">Route</th><th scope="col">Path</th><th scope="col">Methods</th>` +
-    `<th scope="col">Upstreams (failover order)</th><th scope="col" class="num">Requests/s</th>` +
+    `<th scope="col">Upstreams</th><th scope="col" class="num">Requests/s</th>` +
     `<th scope="col" class="num">Errors (5xx)</th></tr></thead><tbody>${
       routeRows || `<tr><td colspan="6">No routes configured.</td></tr>`
     }</tbody></table></section>` +
@@ -141,7 +164,7 @@ export function renderStatusSections(
     `<th scope="col" class="num">Failures</th><th scope="col" class="num">Slow calls</th></tr></thead><tbody>${
       breakerRows ||
       `<tr><td colspan="7">No breakers yet: they appear with the first request.</td></tr>`
-    }</tbody></table></section>` +
+    }</tbody></table></section>` + upstreamSection +
     `<section aria-labelledby="store-heading"><h2 id="store-heading">Breaker store</h2>` +
     `<dl data-store="${store.healthy ? "healthy" : "failing"}">` +
     `<dt>Health</dt><dd><span class="state state-${

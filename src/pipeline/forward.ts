@@ -4,7 +4,6 @@ import { splitTarget } from "../http/split_target.ts";
 import { continueTrace } from "../http/traceparent.ts";
 import { upstreamRequestHeaders } from "../http/upstream_headers.ts";
 import { upstreamUrl } from "../http/upstream_url.ts";
-import type { Upstream } from "../config/types.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
 import type { BreakerBoard } from "../resilience/breaker_board.ts";
 import type { Clock } from "../resilience/clock.ts";
@@ -15,7 +14,8 @@ import {
   isTimeout,
 } from "./abort_reasons.ts";
 import { attemptOnce, type AttemptOutcome, type Failure } from "./attempt.ts";
-import { admitNext, type Admitted } from "./choose_upstream.ts";
+import { type Admitted } from "../balance/upstream_pool.ts";
+import { NONE } from "../balance/balancer.ts";
 import type { Exchange } from "./exchange.ts";
 import { armExchange, type ExchangeAborter } from "./exchange_aborter.ts";
 import { limitBody, tooLarge } from "./limit_body.ts";
@@ -99,14 +99,14 @@ export async function forward(
       aborter,
       target: upstreamTarget(request, exchange, rt, extraHeaders, deps),
     };
-    const first = await admitNext(rt, deps.board, 0);
+    const first = await rt.pool.admit(NONE);
     if (!first.allowed) throw circuitOpen(first.retryAfterMs, exchange);
     admission = first;
     for (;;) {
       const upstream = rt.route.upstreams[admission.index];
       const { outcome, controller } = await sendAttempt(
         ctx,
-        upstream,
+        admission.index,
         body.take(),
       );
       let plan: RetryPlan<Admitted> | null;
@@ -191,13 +191,14 @@ interface AttemptContext {
   target: UpstreamTarget;
 }
 
-/** Sends one attempt to `upstream`, with the time left of the exchange as its deadline. */
+/** Sends one attempt to upstream `index`, with the time left of the exchange as its deadline. */
 async function sendAttempt(
   ctx: AttemptContext,
-  upstream: Upstream,
+  index: number,
   body: BodyInit | null,
 ): Promise<{ outcome: AttemptOutcome; controller: AbortController }> {
   const { exchange, rt, deps, aborter, target } = ctx;
+  const upstream = rt.route.upstreams[index];
   const url = upstreamUrl(
     upstream,
     target.pathname,
@@ -217,6 +218,7 @@ async function sendAttempt(
   const controller = aborter.nextStep();
   const { timeouts } = rt.route.policy;
   const remainingMs = exchange.startedAt + timeouts.totalMs - deps.clock.now();
+  rt.pool.started(index);
   const outcome = await attemptOnce({
     url,
     method: target.method,
@@ -231,6 +233,11 @@ async function sendAttempt(
     clock: deps.clock,
     fetch: deps.fetch,
   });
+  rt.pool.balancer.finished(
+    index,
+    outcome.durationMs,
+    "failure" in outcome || outcome.response.status >= 500,
+  );
   return { outcome, controller };
 }
 

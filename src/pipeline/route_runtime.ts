@@ -10,7 +10,7 @@ import { Bulkhead } from "../resilience/bulkhead.ts";
 import type { Clock } from "../resilience/clock.ts";
 import { RateLimiter } from "../resilience/rate_limiter.ts";
 import { RetryBudget } from "../resilience/retry_budget.ts";
-import { admitNext, type Admitted } from "./choose_upstream.ts";
+import { type Admitted, UpstreamPool } from "../balance/upstream_pool.ts";
 import type { RetryRules } from "./retry_state.ts";
 
 /**
@@ -30,6 +30,7 @@ export interface RouteRuntime {
   readonly budget: RetryBudget;
   readonly rateLimiter: RateLimiter | null;
   readonly retryRules: RetryRules<Admitted>;
+  readonly pool: UpstreamPool;
 }
 
 export function compileRoute(
@@ -46,7 +47,8 @@ export function compileRoute(
   const { policy } = route;
   const on = policy.retry.on;
   const budget = new RetryBudget(policy.retry.budget, deps.clock);
-  const rt: RouteRuntime = {
+  const pool = new UpstreamPool(route, deps);
+  return {
     route,
     methods: route.methods === null ? null : new Set(route.methods),
     allow: route.methods === null ? "" : route.methods.join(", "),
@@ -72,13 +74,13 @@ export function compileRoute(
       ),
       clock: deps.clock,
       random: deps.random,
-      admit: async (attempt) => {
-        const admission = await admitNext(rt, deps.board, attempt);
+      admit: async (_attempt, failed) => {
+        const admission = await pool.admit(failed.index);
         return admission.allowed ? admission : null;
       },
       tryAcquireRetry: () => budget.tryAcquireRetry(),
       onBudgetDenied: () => deps.metrics.retryBudgetDenied(route.name),
     },
+    pool,
   };
-  return rt;
 }

@@ -43,6 +43,17 @@ export interface BreakerView {
   forced: boolean;
 }
 
+/**
+ * One route × upstream's breaker, held by its upstream pool: no key lookup
+ * per call.
+ */
+export interface BreakerHandle {
+  /** Like `BreakerBoard.admit`. */
+  admit(): Admission | Promise<Admission>;
+  /** Open and not yet due for half-open (local state; no store call). */
+  isOut(): boolean;
+}
+
 export interface BreakerBoardOptions {
   clock: Clock;
   store: BreakerStore;
@@ -170,7 +181,20 @@ export class BreakerBoard {
 
   /** Hot path: no store round trip unless a half-open probe lease must be taken. */
   admit(route: string, upstream: string): Admission | Promise<Admission> {
+    return this.#admit(this.#entry(route, upstream));
+  }
+
+  /** The breaker of `route` × `upstream`, for a caller that keeps it. */
+  handle(route: string, upstream: string): BreakerHandle {
     const entry = this.#entry(route, upstream);
+    const clock = this.#options.clock;
+    return {
+      admit: () => this.#admit(entry),
+      isOut: () => entry.breaker.isOut(clock.now()),
+    };
+  }
+
+  #admit(entry: BreakerEntry): Admission | Promise<Admission> {
     if (
       !this.#closed && this.#syncing === null &&
       this.#options.clock.now() - this.#lastSyncAt >= this.#syncIntervalMs

@@ -17,6 +17,12 @@ export interface BreakerState {
   openUntil: number | null;
   /** Held by an operator: a forced open never half-opens, a forced close never opens. */
   forced: boolean;
+  /**
+   * Re-opens in a row after a failed half-open probe: each doubles the open
+   * time (up to `maxOpenMs`). Carried with the state so that whichever
+   * instance re-opens next grows it; absent (0) in states written before.
+   */
+  reopens?: number;
 }
 
 const STATE_RANK: Record<BreakerStateName, number> = {

@@ -86,6 +86,7 @@ export async function admitSharedProbe(
             changedAt: now,
             openUntil: null,
             forced: false,
+            reopens: local.reopens ?? 0,
           }
           : local;
         const written = await commit(context, [mainCheck(entry, read)], [

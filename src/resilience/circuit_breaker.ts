@@ -1,9 +1,12 @@
 /**
  * A circuit breaker as a pure state machine: no I/O, time only from the
  * injected clock. Closed → open when the window's failure or slow-call rate
- * reaches its threshold (after `minCalls`); open → half-open after `openMs`;
- * half-open lets exactly `halfOpenProbes` probes through: all succeed →
- * closed, one fails → open again.
+ * reaches its threshold (after `minCalls`), or after `consecutiveFailures`
+ * failures in a row (a dead upstream is out after a handful of calls, not
+ * once a window fills); open → half-open after the open time; half-open lets
+ * exactly `halfOpenProbes` probes through: all succeed → closed, one fails →
+ * open again for twice as long as the last time, up to `maxOpenMs` (Envoy's
+ * outlier ejection grows the same way: base time × times ejected).
  */
 
 import type { BreakerPolicy } from "../config/types.ts";
@@ -90,6 +93,8 @@ export class CircuitBreaker {
   #state: BreakerState;
   #probesOut = 0;
   #probesSucceeded = 0;
+  /** Failures in a row while closed. */
+  #consecutiveFailures = 0;
 
   constructor(options: CircuitBreakerOptions) {
     this.#policy = options.policy;
@@ -109,6 +114,11 @@ export class CircuitBreaker {
   /** The current state (a copy). */
   get state(): BreakerState {
     return { ...this.#state };
+  }
+
+  /** Open and not yet due for half-open: no call may go out (no copy of the state made). */
+  isOut(nowMs: number): boolean {
+    return this.#state.state === "open" && !isOpenExpired(this.#state, nowMs);
   }
 
   /** Decides one call; an expired open turns half-open here. */
@@ -158,6 +168,9 @@ export class CircuitBreaker {
       outcome.durationMs > this.#policy.slowCallMs;
     if (this.#state.state === "closed") {
       this.#window.record(outcome.failure, slow, this.#clock.now());
+      this.#consecutiveFailures = outcome.failure
+        ? this.#consecutiveFailures + 1
+        : 0;
       if (!this.#state.forced && this.#tripped()) {
         this.#transition("open", "local");
       }
@@ -218,6 +231,9 @@ export class CircuitBreaker {
     const { minCalls, size, window, failureRate, slowCallMs, slowCallRate } =
       this.#policy;
     // A count window never holds more than `size` calls.
+    if (this.#consecutiveFailures >= this.#policy.consecutiveFailures) {
+      return true;
+    }
     const needed = window === "count" ? Math.min(minCalls, size) : minCalls;
     if (calls === 0 || calls < needed) return false;
     if (failures / calls >= failureRate) return true;
@@ -226,13 +242,30 @@ export class CircuitBreaker {
 
   #transition(state: BreakerStateName, cause: TransitionCause): void {
     const now = this.#clock.now();
+    const from = this.#state;
+    // A failed probe re-opens for longer; any other transition starts over.
+    const reopens = state === "open" && from.state === "half_open"
+      ? (from.reopens ?? 0) + 1
+      : state === "half_open"
+      ? from.reopens ?? 0
+      : 0;
     this.#enter({
       state,
-      epoch: this.#state.epoch + 1,
+      epoch: from.epoch + 1,
       changedAt: now,
-      openUntil: state === "open" ? now + this.#policy.openMs : null,
+      openUntil: state === "open" ? now + this.#openMs(reopens) : null,
       forced: false,
+      reopens,
     }, cause);
+  }
+
+  /** `openMs` doubled per re-open, capped at `maxOpenMs` (never below `openMs`). */
+  #openMs(reopens: number): number {
+    const { openMs, maxOpenMs } = this.#policy;
+    return Math.max(
+      openMs,
+      Math.min(maxOpenMs, openMs * 2 ** Math.min(reopens, 30)),
+    );
   }
 
   #enter(next: BreakerState, cause: TransitionCause | "adopted"): void {
@@ -241,6 +274,7 @@ export class CircuitBreaker {
     this.#window.reset();
     this.#probesOut = 0;
     this.#probesSucceeded = 0;
+    this.#consecutiveFailures = 0;
     this.#onTransition?.({ ...from }, { ...next }, cause);
   }
 }

@@ -16,6 +16,9 @@ export function breakerPolicy(
     slowCallRate: 1,
     openMs: 5000,
     halfOpenProbes: 2,
+    // Off unless a test is about them: the window alone decides.
+    consecutiveFailures: 10_000,
+    maxOpenMs: 5000,
     ...overrides,
   };
 }

@@ -87,7 +87,7 @@ export function startTestGateway(
 
 /** A one-route config pointing at `upstreams`, with `policy` merged in. */
 export function routeConfig(
-  upstreams: string[],
+  upstreams: (string | { url: string; weight?: number; backup?: boolean })[],
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
   return {

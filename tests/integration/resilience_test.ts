@@ -243,7 +243,7 @@ Deno.test("the retry budget bounds a 503 storm to (1 + ratio) × offered load", 
         maxMs: 0,
         budget: { ratio: 0.2, minPerSecond: 0 },
       },
-      breaker: { minCalls: 10_000, size: 10_000 },
+      breaker: { minCalls: 10_000, size: 10_000, consecutiveFailures: 10_000 },
     },
   }));
   try {
@@ -270,7 +270,10 @@ Deno.test("failover: a dead first upstream is skipped for the next one", async (
   const origin = await Origin.start();
   const gw = await startTestGateway(
     routeConfig([deadUpstream(), `${origin.url}/echo`], {
-      policy: { retry: { retries: 1, baseMs: 1, maxMs: 1 } },
+      policy: {
+        balance: "failover",
+        retry: { retries: 1, baseMs: 1, maxMs: 1 },
+      },
     }),
   );
   try {

@@ -6,13 +6,13 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Upstream } from "../../src/config/types.ts";
+import type { UpstreamAddress } from "../../src/config/types.ts";
 import { upstreamUrl } from "../../src/http/upstream_url.ts";
 import { validateConfig } from "../../src/config/validate_config.ts";
 
 // ---------------------------------------------------------------- upstream URL
 
-const UPSTREAMS: Upstream[] = [
+const UPSTREAMS: UpstreamAddress[] = [
   {
     url: "http://10.0.0.5:8080/v1",
     origin: "http://10.0.0.5:8080",

@@ -162,3 +162,77 @@ Deno.test("metrics: the admin token protects them by default; a metrics token ad
     "metrics.public: must be true (leave it out to protect)",
   ]);
 });
+
+Deno.test("upstreams as strings or {url, weight, backup}; balance and healthCheck merged", () => {
+  const result = validateConfig({
+    routes: [route({
+      upstreams: [
+        "http://a:1",
+        { url: "http://b:2/v1", weight: 3 },
+        { url: "http://c:3", backup: true },
+      ],
+      policy: { balance: "round_robin", healthCheck: { path: "/healthz" } },
+    })],
+  }, noEnv);
+  assert.ok(result.ok);
+  const [users] = result.config.routes;
+  assert.deepEqual(
+    users.upstreams.map(({ url, weight, backup }) => [url, weight, backup]),
+    [["http://a:1", 1, false], ["http://b:2/v1", 3, false], [
+      "http://c:3",
+      1,
+      true,
+    ]],
+  );
+  assert.equal(users.policy.balance, "round_robin");
+  assert.deepEqual(users.policy.healthCheck, {
+    path: "/healthz",
+    intervalMs: 10_000,
+    timeoutMs: 2_000,
+    unhealthyThreshold: 2,
+    healthyThreshold: 2,
+  });
+  assert.equal(BUILT_IN_POLICY.balance, "p2c");
+  assert.equal(BUILT_IN_POLICY.breaker.consecutiveFailures, 5);
+  assert.equal(BUILT_IN_POLICY.breaker.maxOpenMs, 300_000);
+});
+
+Deno.test("bad upstream objects, balance and healthCheck: every field named", () => {
+  const result = validateConfig({
+    routes: [route({
+      upstreams: [
+        { url: "http://a:1", weight: 0, backup: "yes", extra: 1 },
+        { url: "http://a:1" },
+        { url: "http://c:3", backup: true },
+      ],
+      policy: {
+        balance: "random",
+        healthCheck: { intervalMs: 5_000, timeoutMs: 5_000 },
+        breaker: { consecutiveFailures: 0 },
+      },
+    })],
+  }, noEnv);
+  assert.ok(!result.ok);
+  const at = (path: string) =>
+    result.errors.some((error) => error.startsWith(`routes[0].${path}:`));
+  for (
+    const path of [
+      "upstreams[0].extra",
+      "upstreams[0].weight",
+      "upstreams[0].backup",
+      "upstreams[1].url",
+      "policy.balance",
+      "policy.healthCheck.path",
+      "policy.healthCheck.timeoutMs",
+      "policy.breaker.consecutiveFailures",
+    ]
+  ) assert.ok(at(path), `${path} missing in:\n${result.errors.join("\n")}`);
+  const onlyBackups = validateConfig({
+    routes: [route({ upstreams: [{ url: "http://a:1", backup: true }] })],
+  }, noEnv);
+  assert.ok(!onlyBackups.ok);
+  assert.match(
+    onlyBackups.errors.join("\n"),
+    /routes\[0\]\.upstreams: needs at least one/,
+  );
+});

@@ -53,7 +53,7 @@ Deno.test("render: every line is a comment or a valid sample, every family has H
     route: "users",
     upstream: "http://a",
     state: "open",
-  }]);
+  }], [{ route: "users", upstream: "http://a", healthy: false, requests: 3 }]);
   assert.ok(text.endsWith("\n"));
   const typed = new Map<string, string>();
   for (const line of text.trimEnd().split("\n")) {
@@ -81,9 +81,17 @@ Deno.test("render: every line is a comment or a valid sample, every family has H
     gateway_config_reloads_total: "counter",
     gateway_config_last_reload_successful: "gauge",
     gateway_client_disconnects_total: "counter",
+    gateway_upstream_requests_total: "counter",
+    gateway_upstream_healthy: "gauge",
   });
   assert.deepEqual(samples(text, "gateway_build_info"), [
     `gateway_build_info{version="${VERSION}"} 1`,
+  ]);
+  assert.deepEqual(samples(text, "gateway_upstream_healthy"), [
+    'gateway_upstream_healthy{route="users",upstream="http://a"} 0',
+  ]);
+  assert.deepEqual(samples(text, "gateway_upstream_requests_total"), [
+    'gateway_upstream_requests_total{route="users",upstream="http://a"} 3',
   ]);
   assert.deepEqual(samples(text, "gateway_timeouts_total"), [
     'gateway_timeouts_total{route="users",kind="idle"} 1',

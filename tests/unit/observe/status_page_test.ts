@@ -231,6 +231,8 @@ Deno.test("buildStatusSnapshot joins config routes with rates, missing rates as 
       url: `http://${name}:8080/v1`,
       origin: `http://${name}:8080`,
       basePath: "/v1",
+      weight: 1,
+      backup: false,
     }],
     stripPrefix: "",
     auth: null,

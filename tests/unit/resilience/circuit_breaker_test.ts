@@ -310,3 +310,59 @@ Deno.test("adopt: a stale open (openUntil passed) reads as ready for half-open",
   assert.equal(breaker.state.state, "half_open");
   assert.equal(breaker.state.epoch, 8);
 });
+
+Deno.test("consecutiveFailures opens after N failures in a row, before the window would", () => {
+  const { breaker } = setup({
+    size: 100,
+    minCalls: 100,
+    consecutiveFailures: 3,
+  });
+  call(breaker, FAIL);
+  call(breaker, FAIL);
+  call(breaker, OK); // a success breaks the run
+  call(breaker, FAIL);
+  call(breaker, FAIL);
+  assert.equal(breaker.state.state, "closed");
+  call(breaker, FAIL);
+  assert.equal(breaker.state.state, "open");
+});
+
+Deno.test("each re-open after a failed probe doubles the open time, up to maxOpenMs; a close starts over", () => {
+  const { clock, breaker } = setup({
+    consecutiveFailures: 1,
+    openMs: 1_000,
+    maxOpenMs: 3_000,
+    halfOpenProbes: 1,
+  });
+  const openFor = () => breaker.state.openUntil! - clock.now();
+  call(breaker, FAIL);
+  assert.equal(openFor(), 1_000);
+  const failProbe = () => {
+    clock.advance(breaker.state.openUntil! - clock.now());
+    call(breaker, FAIL);
+  };
+  failProbe();
+  assert.deepEqual([openFor(), breaker.state.reopens], [2_000, 1]);
+  failProbe();
+  assert.deepEqual([openFor(), breaker.state.reopens], [3_000, 2]);
+  failProbe();
+  assert.equal(openFor(), 3_000);
+  clock.advance(3_000);
+  call(breaker, OK);
+  assert.equal(breaker.state.state, "closed");
+  call(breaker, FAIL);
+  assert.equal(openFor(), 1_000);
+});
+
+Deno.test("the grown open time travels with the state: an adopting breaker re-opens longer", () => {
+  const a = setup({ consecutiveFailures: 1, openMs: 1_000, maxOpenMs: 60_000 });
+  const b = setup({ consecutiveFailures: 1, openMs: 1_000, maxOpenMs: 60_000 });
+  call(a.breaker, FAIL);
+  a.clock.advance(1_000);
+  call(a.breaker, FAIL); // failed probe: open 2 s, reopens 1
+  b.clock.advance(1_000);
+  assert.ok(b.breaker.adopt(a.breaker.state));
+  b.clock.advance(2_000);
+  call(b.breaker, FAIL); // b's failed probe grows it further
+  assert.equal(b.breaker.state.openUntil! - b.clock.now(), 4_000);
+});

@@ -120,6 +120,8 @@ const POLICY: BreakerPolicy = {
   slowCallRate: 1,
   openMs: 5000,
   halfOpenProbes: 1,
+  consecutiveFailures: 10_000,
+  maxOpenMs: 5000,
 };
 
 Deno.test("boards on Workers KV share transitions as hints; a 429 is a counted store error", async () => {
