@@ -14,7 +14,7 @@ import {
   isTimeout,
 } from "./abort_reasons.ts";
 import { attemptOnce, type AttemptOutcome, type Failure } from "./attempt.ts";
-import { type Admitted } from "../balance/upstream_pool.ts";
+import type { Admitted } from "../balance/upstream_pool.ts";
 import { NONE } from "../balance/balancer.ts";
 import type { Exchange } from "./exchange.ts";
 import { armExchange, type ExchangeAborter } from "./exchange_aborter.ts";
