@@ -6,7 +6,10 @@ import { metricsEndpoint } from "./endpoints/metrics.ts";
 import { GatewayError, isGatewayError } from "./errors.ts";
 import { applyCors, corsPreflight } from "./http/cors.ts";
 import { GATEWAY_RESPONSE_HEADERS, problemResponse } from "./http/problem.ts";
+import { isInternalPath } from "./endpoints/internal_path.ts";
+import { splitTarget } from "./http/split_target.ts";
 import type { Logger } from "./observe/logger.ts";
+import { UNMATCHED_ROUTE } from "./observe/metrics.ts";
 import { CLIENT_CLOSED_REQUEST, ClientGone } from "./pipeline/abort_reasons.ts";
 import { authenticate } from "./pipeline/authenticate.ts";
 import { checkMethod } from "./pipeline/check_method.ts";
@@ -74,7 +77,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       `No route for ${c.req.method} ${c.req.path}.`,
     );
   });
-  app.onError((error, c) => errorResponse(error, c.env, deps.logger));
+  app.onError((error, c) => errorResponse(error, c.env, deps));
   return app;
 }
 
@@ -123,9 +126,10 @@ async function proxy(
 function errorResponse(
   error: unknown,
   exchange: Exchange,
-  logger: Logger,
+  { logger, metrics }: Pick<AppDeps, "logger" | "metrics">,
 ): Response {
   if (isGatewayError(error)) {
+    countError(exchange, error.code, metrics);
     const response = problemResponse(error, exchange.requestId);
     if (exchange.route?.route.policy.cors) {
       applyCors(
@@ -147,6 +151,7 @@ function errorResponse(
     requestId: exchange.requestId,
     error,
   });
+  countError(exchange, "internal", metrics);
   return problemResponse(
     new GatewayError(
       500,
@@ -155,4 +160,21 @@ function errorResponse(
     ),
     exchange.requestId,
   );
+}
+
+/**
+ * Gateway-made errors of routed (or unmatched) traffic, by code: the
+ * gateway's own endpoints (a scrape without its token, say) are no traffic.
+ */
+function countError(
+  exchange: Exchange,
+  code: string,
+  metrics: AppDeps["metrics"],
+): void {
+  const route = exchange.route?.route.name;
+  if (
+    route === undefined &&
+    isInternalPath(splitTarget(exchange.request.url).pathname)
+  ) return;
+  metrics.gatewayError(route ?? UNMATCHED_ROUTE, code);
 }

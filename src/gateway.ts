@@ -9,11 +9,8 @@ import { splitTarget } from "./http/split_target.ts";
 import { type AccessLogEntry, createAccessLog } from "./observe/access_log.ts";
 import type { LogSink } from "./observe/log_line.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
-import {
-  GatewayMetrics,
-  type InternalEndpoint,
-  UNMATCHED_ROUTE,
-} from "./observe/metrics.ts";
+import { GatewayMetrics, UNMATCHED_ROUTE } from "./observe/metrics.ts";
+import { internalEndpoint, isInternalPath } from "./endpoints/internal_path.ts";
 import {
   BreakerBoard,
   type BreakerBoardOptions,
@@ -203,7 +200,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const route = exchange.route?.route.name ?? null;
     const path = splitTarget(exchange.request.url).pathname;
     if (route !== null) countEnds(route, exchange);
-    if (route === null && path.startsWith(INTERNAL_PREFIX)) {
+    if (route === null && isInternalPath(path)) {
       metrics.internalRequest(internalEndpoint(path), status);
     } else {
       metrics.requestFinished(
@@ -301,20 +298,4 @@ function breakerPairs(config: GatewayConfig) {
       policy: route.policy.breaker,
     }))
   );
-}
-
-const INTERNAL_PREFIX = "/_gateway/";
-
-/** Which of the gateway's own endpoints a `/_gateway/…` path is. */
-function internalEndpoint(path: string): InternalEndpoint {
-  const name = path.slice(INTERNAL_PREFIX.length);
-  if (name.startsWith("health/")) return "health";
-  if (name === "metrics") return "metrics";
-  if (
-    name === "breakers" || name.startsWith("breakers/") ||
-    name === "status" || name === "status.json" || name === "login"
-  ) {
-    return "admin";
-  }
-  return "unknown";
 }

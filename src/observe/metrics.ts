@@ -138,6 +138,7 @@ export class GatewayMetrics {
   readonly #rateLimited = new SeriesFamily(["route"]);
   readonly #internal = new SeriesFamily(["endpoint", "status"]);
   readonly #configReloads = new SeriesFamily(["result"]);
+  readonly #gatewayErrors = new SeriesFamily(["route", "code"]);
   /** 1 until a config reload is refused, back to 1 at the next good one. */
   #lastReloadOk = 1;
 
@@ -192,6 +193,11 @@ export class GatewayMetrics {
   /** A request to the gateway's own endpoints (`/_gateway/…`) was answered. */
   internalRequest(endpoint: InternalEndpoint, status: number): void {
     this.#internal.of2(endpoint, statusKey(status)).value++;
+  }
+
+  /** The gateway answered routed (or unmatched) traffic with its own error `code`. */
+  gatewayError(route: string, code: string): void {
+    this.#gatewayErrors.of2(routeLabel(route), code).value++;
   }
 
   /** A config reload was applied (`true`) or refused as invalid (`false`). */
@@ -363,6 +369,11 @@ export class GatewayMetrics {
       "gateway_internal_requests_total",
       "Requests to the gateway's own endpoints (/_gateway/), by endpoint and status; not in gateway_requests_total.",
       this.#internal,
+    );
+    out += counterFamily(
+      "gateway_errors_total",
+      "Errors the gateway answered itself (problem+json), by route and code (no_route, circuit_open, overloaded, upstream_timeout, ...).",
+      this.#gatewayErrors,
     );
     out += counterFamily(
       "gateway_config_reloads_total",

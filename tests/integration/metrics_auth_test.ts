@@ -129,10 +129,13 @@ Deno.test("metrics: the gateway's own endpoints are counted apart from routed tr
         'gateway_internal_requests_total{endpoint="health",status="200"} 3',
         'gateway_internal_requests_total{endpoint="metrics",status="401"} 1',
         'gateway_internal_requests_total{endpoint="unknown",status="401"} 1',
+        'gateway_errors_total{route="",code="no_route"} 1',
       ]
     ) {
       assert.ok(text.includes(series), `missing: ${series}\n${text}`);
     }
+    // The scrapes refused for want of a token are no traffic errors.
+    assert.doesNotMatch(text, /^gateway_errors_total\{[^}]*unauthorized/m);
     // Only the unmatched 404 is in the unrouted latency, not the 5 internal requests.
     assert.ok(
       text.includes('gateway_request_duration_seconds_count{route=""} 1\n'),

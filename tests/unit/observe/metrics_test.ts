@@ -78,6 +78,7 @@ Deno.test("render: every line is a comment or a valid sample, every family has H
     gateway_inflight: "gauge",
     gateway_rate_limit_rejections_total: "counter",
     gateway_internal_requests_total: "counter",
+    gateway_errors_total: "counter",
     gateway_config_reloads_total: "counter",
     gateway_config_last_reload_successful: "gauge",
     gateway_client_disconnects_total: "counter",
