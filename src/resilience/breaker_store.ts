@@ -1,8 +1,11 @@
 /**
- * The port through which breaker boards of different instances share state.
- * Keys are opaque strings chosen by the board; adapters map them to their
- * store's key space. Two kinds of values travel: a breaker's state (one key
- * per route × upstream) and half-open probe leases (one key per probe slot).
+ * The port through which gateway instances share state (breakers, probe
+ * leases, fleet rate-limit counters). Keys are opaque strings chosen by the
+ * caller; adapters map them to their store's key space. Values travel as
+ * plain JSON-safe objects (a breaker's state, a half-open probe lease, and
+ * whatever other kinds callers add), so a backend that serialises them
+ * (Redis: JSON) holds any kind without knowing it. Counters are a separate
+ * key space of integers, only touched by `increment`.
  */
 
 import type { BreakerState } from "./breaker_merge.ts";
@@ -59,6 +62,14 @@ export interface AtomicBreakerStore extends BreakerStoreBase {
     checks: readonly StoreCheck[],
     writes: readonly StoreWrite[],
   ): Promise<boolean>;
+  /**
+   * Adds one to the counter `key` and returns its new value, atomically
+   * across every instance (fleet rate limits: one counter per client and
+   * window). A counter that does not exist starts at 0 and is deleted at
+   * least `expireInMs` after that first increment; later increments do not
+   * extend it. Counters never show up in `get`.
+   */
+  increment(key: string, options: { expireInMs: number }): Promise<number>;
 }
 
 /** A store without compare-and-set (Workers KV): shared state is a hint. */

@@ -27,6 +27,14 @@ const LOCKED_PAUSE_MS = 5;
 
 /** Where the gateway's breaker keys live in the KV key space. */
 const KEY_PREFIX = ["gateway", "breaker"] as const;
+/** Where `increment`'s counters live: apart, so `get` never meets one. */
+const COUNTER_PREFIX = ["gateway", "counter"] as const;
+/**
+ * Compare-and-set rounds an increment may lose to other instances before it
+ * fails (a failure falls back to the local limit): even 32 instances hitting
+ * one client's counter at once get through.
+ */
+const MAX_INCREMENT_ATTEMPTS = 32;
 
 /**
  * A {@linkcode AtomicBreakerStore} on Deno KV.
@@ -98,6 +106,42 @@ export class DenoKvBreakerStore implements AtomicBreakerStore {
       return operation.commit();
     });
     return result.ok;
+  }
+
+  /**
+   * A compare-and-set increment: read the count and its versionstamp, write
+   * count + 1 if the versionstamp still holds, else read again. Not
+   * `atomic().sum()`: a sum neither returns the new count (a read after it
+   * may include later increments, which would refuse requests that fit) nor
+   * takes `expireIn` (every window's counter would stay in the file).
+   */
+  async increment(
+    key: string,
+    options: { expireInMs: number },
+  ): Promise<number> {
+    const kvKeyOfCounter = [...COUNTER_PREFIX, key];
+    for (let attempt = 0; attempt < MAX_INCREMENT_ATTEMPTS; attempt++) {
+      const entry = await whileLocked(() =>
+        this.#kv.get<{ count: number; expiresAt: number }>(kvKeyOfCounter)
+      );
+      const now = Date.now();
+      // `expireIn` is a lower bound on deletion: an expired counter may linger.
+      const live = entry.value !== null && entry.value.expiresAt > now;
+      const expiresAt = live
+        ? entry.value!.expiresAt
+        : now + options.expireInMs;
+      const count = (live ? entry.value!.count : 0) + 1;
+      const result = await whileLocked(() =>
+        this.#kv.atomic().check(entry).set(kvKeyOfCounter, {
+          count,
+          expiresAt,
+        }, { expireIn: Math.max(1, expiresAt - now) }).commit()
+      );
+      if (result.ok) return count;
+    }
+    throw new Error(
+      `Cannot increment the counter as ${MAX_INCREMENT_ATTEMPTS} compare-and-set rounds were lost: current value is "${key}"`,
+    );
   }
 
   /** Closes the KV if this store opened it. */

@@ -32,7 +32,10 @@ export class MemoryBreakerStore implements AtomicBreakerStore {
   readonly capabilities = { atomic: true } as const;
   readonly #clock: Clock;
   readonly #entries = new Map<string, StoredEntry>();
+  readonly #counters = new Map<string, { count: number; expiresAt: number }>();
   #nextVersion = 1;
+  /** Expired counters are dropped at most once per second, so memory tracks live windows only. */
+  #nextCounterSweepAt = Number.NEGATIVE_INFINITY;
 
   /** `clock` decides expiry (default: the system clock). */
   constructor(options: { clock?: Clock } = {}) {
@@ -62,6 +65,22 @@ export class MemoryBreakerStore implements AtomicBreakerStore {
     );
     if (holds) writes.forEach((write) => this.#write(write));
     return Promise.resolve(holds);
+  }
+
+  increment(key: string, options: { expireInMs: number }): Promise<number> {
+    const now = this.#clock.now();
+    if (now >= this.#nextCounterSweepAt) {
+      this.#nextCounterSweepAt = now + 1000;
+      for (const [stale, { expiresAt }] of this.#counters) {
+        if (expiresAt <= now) this.#counters.delete(stale);
+      }
+    }
+    let counter = this.#counters.get(key);
+    if (counter === undefined || counter.expiresAt <= now) {
+      counter = { count: 0, expiresAt: now + options.expireInMs };
+      this.#counters.set(key, counter);
+    }
+    return Promise.resolve(++counter.count);
   }
 
   #live(key: string): StoredEntry | null {

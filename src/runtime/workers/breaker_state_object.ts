@@ -16,7 +16,8 @@
  * Protocol (POST, JSON both ways, through the object's `fetch`):
  * `/get` {@linkcode GetBody} → {@linkcode GetReply}, `/set`
  * {@linkcode SetBody} → `{}`, `/commit` {@linkcode CommitBody} →
- * {@linkcode CommitReply}; a malformed body gets 400, an unknown path 404.
+ * {@linkcode CommitReply}, `/increment` {@linkcode IncrementBody} →
+ * {@linkcode IncrementReply}; a malformed body gets 400, an unknown path 404.
  *
  * @module
  */
@@ -49,6 +50,15 @@ export interface CommitBody {
 /** `/commit` reply: whether every check held (and so every write applied). */
 export interface CommitReply {
   ok: boolean;
+}
+/** `/increment` request body. */
+export interface IncrementBody {
+  key: string;
+  expireInMs: number;
+}
+/** `/increment` reply: the counter's new value. */
+export interface IncrementReply {
+  count: number;
 }
 
 /** The storage operations a transaction offers (a subset of Workers' `DurableObjectTransaction`). */
@@ -86,6 +96,14 @@ const MAX_KEYS_PER_CALL = 128;
 /** Storage key of the version counter; breaker keys live under {@linkcode RECORD_PREFIX}. */
 const VERSION_COUNTER_KEY = "version-counter";
 const RECORD_PREFIX = "breaker:";
+/** `increment`'s counters: apart from the records, so `get` never meets one. */
+const COUNTER_PREFIX = "counter:";
+
+/** What the object keeps under one counter key. */
+interface StoredCounter {
+  count: number;
+  expiresAt: number;
+}
 
 /**
  * The Durable Object class (export it from the Worker's entry and bind it as
@@ -128,7 +146,11 @@ export class BreakerStateObject {
       const ok = await this.commit(body.checks, body.writes);
       return reply({ ok } satisfies CommitReply);
     }
-    return ["/get", "/set", "/commit"].includes(path)
+    if (path === "/increment" && isIncrementBody(body)) {
+      const count = await this.increment(body.key, body.expireInMs);
+      return reply({ count } satisfies IncrementReply);
+    }
+    return ["/get", "/set", "/commit", "/increment"].includes(path)
       ? reply({ error: `malformed body for ${path}` }, 400)
       : reply({ error: "no such operation" }, 404);
   }
@@ -180,11 +202,32 @@ export class BreakerStateObject {
     return true;
   }
 
-  /** Deletes expired records and sets the alarm for the next expiry. */
+  /** Adds one to the counter `key` (created with `expireInMs` to live); the new count. */
+  async increment(key: string, expireInMs: number): Promise<number> {
+    const now = this.#clock.now();
+    const counter = await this.#storage.transaction(async (txn) => {
+      const storageKey = COUNTER_PREFIX + key;
+      const found = (await txn.get<StoredCounter>([storageKey])).get(
+        storageKey,
+      );
+      const next: StoredCounter = found !== undefined && found.expiresAt > now
+        ? { count: found.count + 1, expiresAt: found.expiresAt }
+        : { count: 1, expiresAt: now + expireInMs };
+      await txn.put({ [storageKey]: next });
+      return next;
+    });
+    if (counter.count === 1) await this.#purgeNoLaterThan(counter.expiresAt);
+    return counter.count;
+  }
+
+  /** Deletes expired records and counters and sets the alarm for the next expiry. */
   async alarm(): Promise<void> {
     const next = await this.#storage.transaction(async (txn) => {
       const now = this.#clock.now();
-      const records = await txn.list<StoredRecord>({ prefix: RECORD_PREFIX });
+      const records = new Map<string, { expiresAt: number | null }>([
+        ...await txn.list<StoredRecord>({ prefix: RECORD_PREFIX }),
+        ...await txn.list<StoredCounter>({ prefix: COUNTER_PREFIX }),
+      ]);
       const expired: string[] = [];
       let next: number | null = null;
       for (const [storageKey, record] of records) {
@@ -294,6 +337,11 @@ function isGetBody(body: unknown): body is GetBody {
 
 function isSetBody(body: unknown): body is SetBody {
   return isObject(body) && isWrite(body.write);
+}
+
+function isIncrementBody(body: unknown): body is IncrementBody {
+  return isObject(body) && typeof body.key === "string" &&
+    typeof body.expireInMs === "number" && body.expireInMs > 0;
 }
 
 function isCommitBody(body: unknown): body is CommitBody {

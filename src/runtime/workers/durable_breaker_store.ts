@@ -42,6 +42,8 @@ import type {
   CommitReply,
   GetBody,
   GetReply,
+  IncrementBody,
+  IncrementReply,
   SetBody,
 } from "./breaker_state_object.ts";
 
@@ -110,6 +112,20 @@ export class DurableBreakerStore implements AtomicBreakerStore {
     const body: CommitBody = { checks: [...checks], writes: [...writes] };
     const reply = await this.#call<CommitReply>("/commit", body);
     return reply.ok === true;
+  }
+
+  async increment(
+    key: string,
+    options: { expireInMs: number },
+  ): Promise<number> {
+    const body: IncrementBody = { key, expireInMs: options.expireInMs };
+    const reply = await this.#call<IncrementReply>("/increment", body);
+    if (typeof reply.count !== "number") {
+      throw new Error(
+        "Cannot increment the counter as the object answered no count",
+      );
+    }
+    return reply.count;
   }
 
   async #call<T>(path: string, body: unknown): Promise<T> {

@@ -6,11 +6,14 @@
  * closure resolves, and the alarm is a plain field the test fires by hand.
  */
 
-import type {
-  BreakerObjectState,
+import type { FakeClock } from "../../_fixtures/fake_clock.ts";
+import {
+  type BreakerObjectState,
   BreakerObjectStorage,
-  BreakerObjectTransaction,
+  type BreakerObjectTransaction,
+  BreakerStateObject,
 } from "../../../src/runtime/workers/breaker_state_object.ts";
+import type { BreakerObjectNamespace } from "../../../src/runtime/workers/durable_breaker_store.ts";
 
 /** Workers rejects storage calls over this many keys; so does the fake. */
 const MAX_KEYS_PER_CALL = 128;
@@ -119,5 +122,44 @@ function limit(count: number): void {
     throw new RangeError(
       `Cannot touch ${count} keys in one storage call: the limit is ${MAX_KEYS_PER_CALL}`,
     );
+  }
+}
+
+/**
+ * A namespace whose stubs hand requests to objects in this process, one per
+ * name, the way Workers routes a stub's `fetch` to the object's.
+ */
+export class FakeNamespace implements BreakerObjectNamespace<string> {
+  readonly objects = new Map<string, BreakerStateObject>();
+  stubsMade = 0;
+  /** When set, every call answers this status instead of reaching the object. */
+  failWith: number | null = null;
+
+  constructor(readonly clock: FakeClock) {}
+
+  idFromName(name: string): string {
+    return `id:${name}`;
+  }
+
+  get(id: string) {
+    this.stubsMade++;
+    let object = this.objects.get(id);
+    if (object === undefined) {
+      object = new BreakerStateObject(
+        new FakeDurableObjectState(),
+        {},
+        this.clock,
+      );
+      this.objects.set(id, object);
+    }
+    const target = object;
+    return {
+      fetch: (input: string, init: RequestInit) =>
+        this.failWith === null
+          ? target.fetch(new Request(input, init))
+          : Promise.resolve(
+            new Response("overloaded", { status: this.failWith }),
+          ),
+    };
   }
 }

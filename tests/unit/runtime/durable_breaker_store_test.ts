@@ -4,14 +4,12 @@ import {
   BreakerBoard,
 } from "../../../src/resilience/breaker_board.ts";
 import type { BreakerState } from "../../../src/resilience/breaker_merge.ts";
-import { BreakerStateObject } from "../../../src/runtime/workers/breaker_state_object.ts";
 import {
   BREAKER_OBJECT_NAME,
-  type BreakerObjectNamespace,
   DurableBreakerStore,
 } from "../../../src/runtime/workers/durable_breaker_store.ts";
 import { FakeClock } from "../../_fixtures/fake_clock.ts";
-import { FakeDurableObjectState } from "./_fake_durable_object_state.ts";
+import { FakeNamespace } from "./_fake_durable_object_state.ts";
 import { breakerPolicy } from "../../_fixtures/breaker_policy.ts";
 
 const ROUTE = "users";
@@ -24,45 +22,6 @@ const OPEN_STATE: BreakerState = {
   openUntil: 5000,
   forced: false,
 };
-
-/**
- * A namespace whose stubs hand requests to objects in this process, one per
- * name, the way Workers routes a stub's `fetch` to the object's.
- */
-class FakeNamespace implements BreakerObjectNamespace<string> {
-  readonly objects = new Map<string, BreakerStateObject>();
-  stubsMade = 0;
-  /** When set, every call answers this status instead of reaching the object. */
-  failWith: number | null = null;
-
-  constructor(readonly clock: FakeClock) {}
-
-  idFromName(name: string): string {
-    return `id:${name}`;
-  }
-
-  get(id: string) {
-    this.stubsMade++;
-    let object = this.objects.get(id);
-    if (object === undefined) {
-      object = new BreakerStateObject(
-        new FakeDurableObjectState(),
-        {},
-        this.clock,
-      );
-      this.objects.set(id, object);
-    }
-    const target = object;
-    return {
-      fetch: (input: string, init: RequestInit) =>
-        this.failWith === null
-          ? target.fetch(new Request(input, init))
-          : Promise.resolve(
-            new Response("overloaded", { status: this.failWith }),
-          ),
-    };
-  }
-}
 
 function board(clock: FakeClock, store: DurableBreakerStore): BreakerBoard {
   const created = new BreakerBoard({ clock, store });
