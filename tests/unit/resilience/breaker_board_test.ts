@@ -42,6 +42,9 @@ class FaultyStore implements AtomicBreakerStore {
   commit(checks: readonly StoreCheck[], writes: readonly StoreWrite[]) {
     return this.#fault() ?? this.inner.commit(checks, writes);
   }
+  increment(key: string, options: { expireInMs: number }) {
+    return this.#fault() ?? this.inner.increment(key, options);
+  }
 
   #fault(): Promise<never> | undefined {
     if (this.mode === "throw") throw new Error("store is down");
