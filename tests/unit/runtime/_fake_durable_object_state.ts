@@ -9,7 +9,7 @@
 import type { FakeClock } from "../../_fixtures/fake_clock.ts";
 import {
   type BreakerObjectState,
-  BreakerObjectStorage,
+  type BreakerObjectStorage,
   type BreakerObjectTransaction,
   BreakerStateObject,
 } from "../../../src/runtime/workers/breaker_state_object.ts";
