@@ -74,9 +74,13 @@ Deno.test({
     });
     try {
       assert.equal(await client.command(["PING"]), "PONG");
-      const inFlight = client.command(["BLPOP", "never", "0"]);
+      // The rejection is awaited from the start: it comes while Redis dies.
+      const inFlight = assert.rejects(
+        client.command(["BLPOP", "never", "0"]),
+        RedisUnavailableError,
+      );
       await redis.kill();
-      await assert.rejects(inFlight, RedisUnavailableError);
+      await inFlight;
       // The first attempt after a drop goes out at once and is refused...
       await assert.rejects(client.command(["PING"]), /Cannot connect/);
       await redis.restart();
