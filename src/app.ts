@@ -29,6 +29,8 @@ export interface AppDeps extends ForwardDeps {
 
 type Env = { Bindings: Exchange };
 
+const NO_CLAIMS: [string, string][] = [];
+
 /**
  * The Hono app: built-in endpoints under `/_gateway/`, then one handler per
  * configured route. This is the one place the stage order is written:
@@ -105,7 +107,10 @@ async function proxy(
     if (preflight !== null) return preflight;
   }
   checkMethod(rt, request.method);
-  const claimHeaders = await authenticate(rt, request, exchange);
+  // No await for a route without auth: one microtask less per request.
+  const claimHeaders = rt.authenticate === null
+    ? NO_CLAIMS
+    : await authenticate(rt, request, exchange);
   limitRate(rt, exchange);
   const release = limitConcurrency(rt, exchange, deps.metrics);
   const response = await forward(

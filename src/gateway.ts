@@ -46,6 +46,8 @@ export interface GatewayOptions {
    * for per-request exporters (Workers Analytics Engine, say).
    */
   onExchange?(entry: AccessLogEntry): void;
+  /** See `ForwardDeps.clientWatchDelayMs`; default 0 (watch at once). */
+  clientWatchDelayMs?: number;
   /** See `ForwardDeps.continueTrace` (Deno's OpenTelemetry). */
   continueTrace?: ForwardDeps["continueTrace"];
   /** How breaker state is pulled from the store (see `BreakerBoardOptions`). */
@@ -170,6 +172,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         random,
         serverTiming: next.serverTiming,
         continueTrace: options.continueTrace,
+        clientWatchDelayMs: options.clientWatchDelayMs,
         isDraining: () => draining,
       }),
     };

@@ -14,7 +14,10 @@
  */
 import { createGateway } from "../../src/gateway.ts";
 import { batchedSink } from "../../src/observe/batched_sink.ts";
-import { denoClock } from "../../src/runtime/deno/clock.ts";
+import {
+  DENO_CLIENT_WATCH_DELAY_MS,
+  denoClock,
+} from "../../src/runtime/deno/clock.ts";
 import { setupFromEnv } from "../../src/runtime/deno/start_from_env.ts";
 
 const { settings, gatewayOptions } = await setupFromEnv();
@@ -27,6 +30,7 @@ const { sink } = batchedSink(
 const gateway = createGateway({
   ...gatewayOptions,
   clock,
+  clientWatchDelayMs: DENO_CLIENT_WATCH_DELAY_MS,
   // deno serve stops on SIGTERM once nothing is scheduled: sync breaker
   // state on traffic (every 250 ms at most) rather than on a timer of its own.
   breakerSync: { ...gatewayOptions.breakerSync, autoSync: false },

@@ -90,6 +90,9 @@ export function createAccessLog(
   const sink = options.sink ?? consoleSink;
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
+  // Lines of one millisecond share their timestamp text.
+  let stampedMs = NaN;
+  let stamp = "";
 
   return function writeAccessLine(entry) {
     const kept = entry.status >= 500 || entry.flags.length > 0 ||
@@ -98,8 +101,13 @@ export function createAccessLog(
     if (!kept) return;
     // Every field is a string, number or null: plain JSON.stringify (no
     // replacer) is safe and several times faster on this hot path.
+    const ms = now();
+    if (ms !== stampedMs) {
+      stampedMs = ms;
+      stamp = new Date(ms).toISOString();
+    }
     sink(JSON.stringify({
-      time: new Date(now()).toISOString(),
+      time: stamp,
       level: "info",
       msg: "access",
       ...entry,

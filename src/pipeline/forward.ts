@@ -18,7 +18,7 @@ import type { Admitted } from "../balance/upstream_pool.ts";
 import { NONE } from "../balance/balancer.ts";
 import type { Exchange } from "./exchange.ts";
 import { armExchange, type ExchangeAborter } from "./exchange_aborter.ts";
-import { limitBody, tooLarge } from "./limit_body.ts";
+import { limitBody, NO_BODY, tooLarge } from "./limit_body.ts";
 import { isRetryEligible, type RetryPlan, RetryState } from "./retry_state.ts";
 import type { RouteRuntime } from "./route_runtime.ts";
 import { streamBack, type StreamBackOptions } from "./stream_back.ts";
@@ -31,6 +31,12 @@ export interface ForwardDeps {
   metrics: GatewayMetrics;
   random: () => number;
   serverTiming: boolean;
+  /**
+   * How long after its start an exchange begins to watch for the client
+   * leaving (see `armExchange`); 0 at once. A runtime choice: Deno pays an
+   * async op per watched request.
+   */
+  clientWatchDelayMs?: number;
   /**
    * Continues the client's trace; by default `continueTrace` (the gateway
    * sets `traceparent` itself). A tracer such as Deno's OpenTelemetry, which
@@ -66,6 +72,7 @@ export async function forward(
     request,
     clock,
     totalMs: policy.timeouts.totalMs,
+    clientWatchDelayMs: deps.clientWatchDelayMs ?? 0,
     release,
     // Under workerd nothing may run after the client's abort event (see
     // stream_back.ts): an exchange without a body yet ends in it; a streamed
@@ -84,7 +91,8 @@ export async function forward(
   });
   rt.budget.recordRequest();
   try {
-    const body = await limitBody(
+    // No await for a bodiless request: one microtask less.
+    const body = request.body === null ? NO_BODY : await limitBody(
       request,
       exchange,
       policy.maxBodyBytes,
@@ -157,7 +165,10 @@ interface UpstreamTarget {
   method: string;
   pathname: string;
   search: string;
+  /** One array for every attempt; its last pair is `deadline`. */
   headers: [string, string][];
+  /** `x-request-deadline-ms`, set afresh for each attempt. */
+  deadline: [string, string];
 }
 
 function upstreamTarget(
@@ -178,8 +189,10 @@ function upstreamTarget(
     trace.traceparent,
     rt.removedHeaders,
   );
-  headers.push(...extraHeaders);
-  return { method: request.method, pathname, search, headers };
+  for (const pair of extraHeaders) headers.push(pair);
+  const deadline: [string, string] = ["x-request-deadline-ms", ""];
+  headers.push(deadline);
+  return { method: request.method, pathname, search, headers, deadline };
 }
 
 /** What the attempts of one exchange share. */
@@ -219,13 +232,12 @@ async function sendAttempt(
   const { timeouts } = rt.route.policy;
   const remainingMs = exchange.startedAt + timeouts.totalMs - deps.clock.now();
   rt.pool.started(index);
+  // fetch copies the headers when called: one array serves every attempt.
+  target.deadline[1] = String(Math.max(0, remainingMs));
   const outcome = await attemptOnce({
     url,
     method: target.method,
-    headers: [
-      ...target.headers,
-      ["x-request-deadline-ms", String(Math.max(0, remainingMs))],
-    ],
+    headers: target.headers,
     body,
     controller,
     headersMs: timeouts.headersMs,

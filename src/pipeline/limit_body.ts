@@ -11,7 +11,8 @@ export interface UpstreamBody {
   readonly tooLarge: boolean;
 }
 
-const NO_BODY: UpstreamBody = {
+/** The body of a bodiless request. */
+export const NO_BODY: UpstreamBody = {
   take: () => null,
   replayable: true,
   tooLarge: false,

@@ -21,3 +21,11 @@ import { sharedDeadlines } from "../../resilience/shared_deadlines.ts";
 export function denoClock(): Clock {
   return sharedDeadlines(systemClock);
 }
+
+/**
+ * Under Deno an exchange starts watching for its client leaving after this
+ * long (see `ForwardDeps.clientWatchDelayMs`): listening to `request.signal`
+ * costs an async op per request, while most exchanges are over sooner.
+ * Workers watch at once (their default 0).
+ */
+export const DENO_CLIENT_WATCH_DELAY_MS = 50;

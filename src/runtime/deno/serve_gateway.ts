@@ -5,7 +5,7 @@ import {
   type GatewayOptions,
 } from "../../gateway.ts";
 import { batchedSink } from "../../observe/batched_sink.ts";
-import { denoClock } from "./clock.ts";
+import { DENO_CLIENT_WATCH_DELAY_MS, denoClock } from "./clock.ts";
 
 const encoder = new TextEncoder();
 
@@ -58,6 +58,8 @@ export function serveGateway(options: ServeOptions): ServingGateway {
   const gateway = createGateway({
     ...options,
     clock,
+    clientWatchDelayMs: options.clientWatchDelayMs ??
+      DENO_CLIENT_WATCH_DELAY_MS,
     logSink: options.logSink ?? stdout!.sink,
   });
   const server = Deno.serve({
