@@ -146,6 +146,7 @@ export class BreakerBoard {
       publishing: Promise.resolve(),
       pendingWrites: 0,
       probesBusyUntil: Number.NEGATIVE_INFINITY,
+      settlingProbe: null,
     };
     this.#entries.set(key, entry);
   }
@@ -195,6 +196,10 @@ export class BreakerBoard {
   }
 
   #admit(entry: BreakerEntry): Admission | Promise<Admission> {
+    if (entry.settlingProbe !== null) {
+      // A close this board is writing must not be answered with circuit_open.
+      return entry.settlingProbe.then(() => this.#admit(entry));
+    }
     if (
       !this.#closed && this.#syncing === null &&
       this.#options.clock.now() - this.#lastSyncAt >= this.#syncIntervalMs

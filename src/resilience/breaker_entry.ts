@@ -46,6 +46,12 @@ export interface BreakerEntry {
    * half-open admissions are refused without asking the store again.
    */
   probesBusyUntil: number;
+  /**
+   * This board's probe succeeded and its verdict is being written (it may
+   * close the breaker): admissions wait for it instead of deciding on the
+   * half-open state it is about to leave. `null` when none is.
+   */
+  settlingProbe: Promise<void> | null;
 }
 
 /** What the board's store-facing helpers share. */

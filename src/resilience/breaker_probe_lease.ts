@@ -138,11 +138,13 @@ function probeAdmission(
       entry.breaker.record(epoch, true, outcome);
       return;
     }
-    context.background(
-      settleSuccess(context, entry, epoch, slot).catch(() => {
-        /* counted by the guard; the lease expires on its own */
-      }),
-    );
+    const settling = settleSuccess(context, entry, epoch, slot).catch(() => {
+      /* counted by the guard; the lease expires on its own */
+    }).finally(() => {
+      if (entry.settlingProbe === settling) entry.settlingProbe = null;
+    });
+    entry.settlingProbe = settling;
+    context.background(settling);
   }, () => {
     // No verdict: the shared slot is given back.
     context.background(

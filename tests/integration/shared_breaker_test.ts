@@ -6,8 +6,15 @@
 
 import assert from "node:assert/strict";
 import type { BreakerView } from "../../src/resilience/breaker_board.ts";
+import type {
+  AtomicBreakerStore,
+  StoreCheck,
+  StoreWrite,
+} from "../../src/resilience/breaker_store.ts";
 import { DenoKvBreakerStore } from "../../src/runtime/deno/kv_breaker_store.ts";
 import { breakerPolicy } from "../_fixtures/breaker_policy.ts";
+import { FakeClock } from "../_fixtures/fake_clock.ts";
+import { routeConfig, startTestGateway } from "../_fixtures/gateway.ts";
 
 const CHILD = new URL("../_fixtures/breaker_board_child.ts", import.meta.url);
 
@@ -221,6 +228,91 @@ Deno.test("Deno KV store: compare-and-set refuses a stale version; reads past 10
     assert.equal(many[0], null);
   } finally {
     store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Deno KV with commits held on demand: a close still on its way to the store. */
+class HeldCommitsStore implements AtomicBreakerStore {
+  readonly capabilities = { atomic: true } as const;
+  #gate: Promise<void> | null = null;
+  #open = () => {};
+
+  constructor(readonly kv: DenoKvBreakerStore) {}
+
+  hold(): void {
+    this.#gate = new Promise((resolve) => this.#open = resolve);
+  }
+  open(): void {
+    this.#gate = null;
+    this.#open();
+  }
+  get(keys: readonly string[]) {
+    return this.kv.get(keys);
+  }
+  set(write: StoreWrite) {
+    return this.kv.set(write);
+  }
+  async commit(checks: readonly StoreCheck[], writes: readonly StoreWrite[]) {
+    await this.#gate;
+    return await this.kv.commit(checks, writes);
+  }
+  increment(key: string, options: { expireInMs: number }) {
+    return this.kv.increment(key, options);
+  }
+}
+
+Deno.test("Deno KV store: the call right after the closing probe's 200 is admitted", async () => {
+  let healthy = false;
+  const dir = await Deno.makeTempDir({ prefix: "breaker-close-" });
+  const kv = await DenoKvBreakerStore.open(`${dir}/kv.sqlite`);
+  const store = new HeldCommitsStore(kv);
+  let probes = 0;
+  const upstream = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => {
+      if (!healthy) return new Response("down", { status: 500 });
+      // The probe holds its lease: its success will reach the store late.
+      if (++probes === 1) store.hold();
+      return new Response("up");
+    },
+  );
+  const clock = new FakeClock(Date.now());
+  const gw = await startTestGateway(
+    routeConfig([`http://127.0.0.1:${upstream.addr.port}`], {
+      policy: {
+        retry: { retries: 0 },
+        breaker: { size: 4, minCalls: 4, failureRate: 0.5, openMs: 10_000 },
+      },
+    }),
+    { clock, breakerStore: store },
+  );
+  const get = async () => {
+    const res = await fetch(`${gw.url}/api/x`);
+    await res.text();
+    return res.status;
+  };
+  const { gateway } = gw.serving;
+  try {
+    for (let i = 0; i < 4; i++) assert.equal(await get(), 500);
+    assert.equal(await get(), 503);
+    healthy = true;
+    clock.advance(10_000);
+    assert.equal(await get(), 200, "the probe");
+    // The next call, handed to the gateway directly: one event-loop turn
+    // later it has reached the breaker (no I/O before it on a GET).
+    const next = gateway.fetch(new Request(`${gw.url}/api/x`));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    store.open();
+    const response = await next;
+    await response.text();
+    assert.equal(response.status, 200, "the call right after the probe");
+    assert.equal(gateway.board.views()[0].state, "closed");
+  } finally {
+    store.open();
+    await gw.close();
+    kv.close();
+    await upstream.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
 });

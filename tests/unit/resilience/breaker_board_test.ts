@@ -435,3 +435,48 @@ Deno.test("reconcile: unchanged pairs keep their breaker, changed policies start
   assert.throws(() => target.admit("gone", UPSTREAM), /no breaker/);
   await target.close();
 });
+
+/** A memory store whose commits wait until `open()`: a store round trip in flight. */
+class GatedStore extends MemoryBreakerStore {
+  #gate: Promise<void> | null = null;
+  #open = () => {};
+
+  hold(): void {
+    this.#gate = new Promise((resolve) => this.#open = resolve);
+  }
+  open(): void {
+    this.#gate = null;
+    this.#open();
+  }
+  override async commit(
+    checks: readonly StoreCheck[],
+    writes: readonly StoreWrite[],
+  ): Promise<boolean> {
+    await this.#gate;
+    return await super.commit(checks, writes);
+  }
+}
+
+Deno.test("a call right after the closing probe succeeded is admitted, not refused while the close is written", async () => {
+  const clock = new FakeClock(0);
+  const store = new GatedStore({ clock });
+  const transitions: string[] = [];
+  const a = board(clock, store, {
+    onTransition: (view, from) => transitions.push(`${from}→${view.state}`),
+  }, breakerPolicy({ halfOpenProbes: 1 }));
+  await fail(a, 4);
+  clock.advance(5000);
+  const probe = await admit(a);
+  assert.ok(probe.allowed && probe.probe);
+  store.hold(); // the close is still on its way to the store
+  probe.report(OK);
+  const next = admit(a);
+  store.open();
+  const admission = await next;
+  assert.equal(admission.allowed, true);
+  assert.ok(admission.allowed && !admission.probe, "a closed breaker's call");
+  assert.deepEqual(transitions.slice(-1), ["half_open→closed"]);
+  admission.report(OK);
+  await a.close();
+  assert.equal(clock.pending(), 0);
+});
