@@ -10,8 +10,7 @@
  * @module
  */
 
-/** The address `deno task dev` serves the demo origin on. */
-const DEMO_ORIGIN = "http://127.0.0.1:8001";
+import { DEMO_ORIGIN, isDemoConfig } from "../../config/demo_config.ts";
 
 export const DEFAULT_CONFIG_PATH = "./gateway.json";
 
@@ -55,37 +54,4 @@ export async function readConfigSource(
     };
   }
   return { ok: true, path, text };
-}
-
-/**
- * Whether config text is the shipped demo's: every upstream points at the
- * demo origin. Text that is no JSON is not the demo (validation reports it).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isDemoConfig } from "./config_source.ts";
- * assert.equal(isDemoConfig('{"routes":[{"upstreams":["http://127.0.0.1:8001"]}]}'), true);
- * assert.equal(isDemoConfig('{"routes":[{"upstreams":["http://10.0.0.5:8080"]}]}'), false);
- * ```
- */
-export function isDemoConfig(text: string): boolean {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return false;
-  }
-  const routes = (raw as { routes?: unknown })?.routes;
-  if (!Array.isArray(routes) || routes.length === 0) return false;
-  return routes.every((route) => {
-    const upstreams = (route as { upstreams?: unknown })?.upstreams;
-    return Array.isArray(upstreams) && upstreams.length > 0 &&
-      upstreams.every((upstream) => {
-        const url = typeof upstream === "string"
-          ? upstream
-          : (upstream as { url?: unknown })?.url;
-        return typeof url === "string" && url.startsWith(DEMO_ORIGIN);
-      });
-  });
 }
