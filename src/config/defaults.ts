@@ -1,8 +1,24 @@
-import type { CorsPolicy, HealthCheckPolicy, Policy } from "./types.ts";
+import type {
+  CompressionPolicy,
+  CorsPolicy,
+  HealthCheckPolicy,
+  Policy,
+} from "./types.ts";
+
+/** What a `compression` object gets for the fields it leaves out (and the default). */
+export const COMPRESSION_DEFAULTS: CompressionPolicy = {
+  encodings: ["br", "gzip"],
+  minBytes: 1024,
+};
 
 /** Built-in policy: what a route gets when neither `defaults` nor its `policy` say otherwise. */
 export const BUILT_IN_POLICY: Policy = {
-  timeouts: { headersMs: 10_000, idleMs: 30_000, totalMs: 120_000 },
+  timeouts: {
+    headersMs: 10_000,
+    idleMs: 30_000,
+    totalMs: 120_000,
+    firstByteMs: null,
+  },
   retry: {
     retries: 2,
     baseMs: 50,
@@ -30,6 +46,8 @@ export const BUILT_IN_POLICY: Policy = {
   rateLimit: null,
   balance: "p2c",
   healthCheck: null,
+  sse: { heartbeatMs: null },
+  compression: COMPRESSION_DEFAULTS,
 };
 
 /** What a `healthCheck` object gets for the fields it leaves out (`path` is required). */

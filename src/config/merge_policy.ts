@@ -1,6 +1,7 @@
 import { isPlainObject, join, type Problems } from "./checks.ts";
 import {
   BUILT_IN_POLICY,
+  COMPRESSION_DEFAULTS,
   CORS_DEFAULTS,
   HEALTH_CHECK_DEFAULTS,
 } from "./defaults.ts";
@@ -41,6 +42,11 @@ export function mergePolicy(
   if (isPlainObject(merged.healthCheck)) {
     merged.healthCheck = { ...HEALTH_CHECK_DEFAULTS, ...merged.healthCheck };
   }
+  // `false` turns it off; an object over `false` turns it back on.
+  const compression: unknown = merged.compression;
+  merged.compression = compression === false
+    ? null
+    : { ...COMPRESSION_DEFAULTS, ...merged.compression };
   return merged;
 }
 

@@ -2,8 +2,10 @@ import {
   arrayOf,
   boolean,
   type Check,
+  checkSpec,
   describe,
   integer,
+  isPlainObject,
   nonEmptyString,
   nullable,
   number,
@@ -57,6 +59,16 @@ const healthCheckPath: Check = (value, path, problems) => {
   }
 };
 
+const COMPRESSION_SPEC: Spec = {
+  encodings: (value, path, problems) => {
+    arrayOf(oneOf("br", "gzip"), 1)(value, path, problems);
+    if (Array.isArray(value) && new Set(value).size !== value.length) {
+      problems.add(path, "must not name an encoding twice");
+    }
+  },
+  minBytes: integer(0),
+};
+
 /**
  * Every policy key a user may write, in `defaults` or a route's `policy`.
  * Partial objects are allowed; the merge fills in the rest.
@@ -67,6 +79,7 @@ export const POLICY_SPEC: Spec = {
     headersMs: integer(1, MAX_TIMER_MS),
     idleMs: integer(1, MAX_TIMER_MS),
     totalMs: integer(1, MAX_TIMER_MS),
+    firstByteMs: nullable(integer(1, MAX_TIMER_MS)),
   },
   retry: {
     retries: integer(0, 10),
@@ -113,6 +126,15 @@ export const POLICY_SPEC: Spec = {
     timeoutMs: integer(1, MAX_TIMER_MS),
     unhealthyThreshold: integer(1, 100),
     healthyThreshold: integer(1, 100),
+  },
+  sse: { heartbeatMs: nullable(integer(1, MAX_TIMER_MS)) },
+  compression: (value, path, problems) => {
+    if (value === false) return;
+    if (!isPlainObject(value)) {
+      problems.add(path, `must be false or an object, got ${describe(value)}`);
+      return;
+    }
+    checkSpec(value, path, problems, COMPRESSION_SPEC);
   },
 };
 

@@ -17,6 +17,11 @@ export interface TimeoutPolicy {
   idleMs: number;
   /** The whole exchange: all attempts, backoff and the body. */
   totalMs: number;
+  /**
+   * From response headers to the first body byte; the headers are held until
+   * then, so a stall before it is still a failed attempt. `null`: off.
+   */
+  firstByteMs: number | null;
 }
 
 export interface RetryBudgetPolicy {
@@ -90,6 +95,21 @@ export interface RateLimitPolicy {
   windowSeconds: number;
 }
 
+export interface SsePolicy {
+  /** Upstream silence after which a `:` comment is sent at an event boundary; `null`: off. */
+  heartbeatMs: number | null;
+}
+
+/** A content coding the gateway can apply. */
+export type Encoding = "br" | "gzip";
+
+export interface CompressionPolicy {
+  /** Codings offered, in the gateway's order of preference. */
+  encodings: Encoding[];
+  /** Bodies of a known length below this are sent as they are. */
+  minBytes: number;
+}
+
 export interface Policy {
   timeouts: TimeoutPolicy;
   retry: RetryPolicy;
@@ -101,6 +121,9 @@ export interface Policy {
   rateLimit: RateLimitPolicy | null;
   balance: BalancePolicy;
   healthCheck: HealthCheckPolicy | null;
+  sse: SsePolicy;
+  /** `null` when off (`compression: false`). */
+  compression: CompressionPolicy | null;
 }
 
 export type JwtAlgorithm = "HS256" | "RS256" | "ES256";
