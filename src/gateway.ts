@@ -28,6 +28,12 @@ export interface ClientContext {
   address?: string;
   /** Settles when the runtime has sent the whole response (Deno: `info.completed`). */
   completed?: Promise<unknown>;
+  /**
+   * The client's own `Accept-Encoding` where the platform replaced the
+   * header (Workers: `request.cf.clientAcceptEncoding`; Cloudflare and
+   * `wrangler dev` show the Worker `br, gzip` whatever the client sent).
+   */
+  acceptEncoding?: string;
 }
 
 export interface GatewayOptions {
@@ -189,6 +195,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     for (let n = 0; n < exchange.headersTimeouts; n++) {
       metrics.timeout(route, "headers");
     }
+    for (let n = 0; n < exchange.firstByteTimeouts; n++) {
+      metrics.timeout(route, "first_byte");
+    }
     const { flags } = exchange;
     if (flags.length === 0) return;
     if (flags.includes("IT")) metrics.timeout(route, "idle");
@@ -254,6 +263,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         finish,
       );
       exchange.completed = client.completed;
+      exchange.clientAcceptEncoding = client.acceptEncoding;
       inflight++;
       const response = await app.fetch(request, exchange);
       if (!response.headers.has("x-request-id")) {

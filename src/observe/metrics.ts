@@ -9,7 +9,7 @@ import { SeriesFamily } from "./series_family.ts";
 import { VERSION } from "../version.ts";
 
 /** Which timeout fired: response headers, body silence, or the whole exchange. */
-export type TimeoutKind = "headers" | "idle" | "total";
+export type TimeoutKind = "headers" | "first_byte" | "idle" | "total";
 
 /** How one upstream attempt ended. */
 export type AttemptOutcome =

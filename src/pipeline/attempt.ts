@@ -1,5 +1,6 @@
 import type { Clock } from "../resilience/clock.ts";
 import { isTimeout, UpstreamTimeout } from "./abort_reasons.ts";
+import { awaitFirstByte } from "./first_byte.ts";
 
 /** A failed attempt that produced no response. */
 export type Failure = { kind: "network" } | { kind: "timeout" };
@@ -20,11 +21,16 @@ export interface AttemptOptions {
   headersMs: number;
   /** Time left of the exchange's `totalMs`: when shorter, it is what ends the wait. */
   remainingMs: number;
+  /** The route's `timeouts.firstByteMs` (`null`: committed at the headers). */
+  firstByteMs: number | null;
   clock: Clock;
   fetch: typeof fetch;
 }
 
-/** One upstream request, bounded by the headers timeout (cleared once headers arrive). */
+/**
+ * One upstream request, bounded by the headers timeout (cleared once headers
+ * arrive) and, with `firstByteMs`, held until its first body byte.
+ */
 export async function attemptOnce(
   options: AttemptOptions,
 ): Promise<AttemptOutcome> {
@@ -48,7 +54,20 @@ export async function attemptOnce(
       // @ts-ignore: `duplex` is required for streamed bodies, not yet in lib.dom.
       duplex: "half",
     });
-    return { response, durationMs: clock.now() - started };
+    cancelHeaders();
+    if (options.firstByteMs === null) {
+      return { response, durationMs: clock.now() - started };
+    }
+    const held = await awaitFirstByte(response, {
+      clock,
+      firstByteMs: options.firstByteMs,
+      remainingMs: remainingMs - (clock.now() - started),
+      controller,
+    });
+    const durationMs = clock.now() - started;
+    return held instanceof Response
+      ? { response: held, durationMs }
+      : { failure: held, durationMs };
   } catch (error) {
     const reason = signal.aborted ? signal.reason : error;
     return {

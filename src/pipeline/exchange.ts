@@ -15,6 +15,8 @@ export class Exchange {
   attempts = 0;
   /** Attempts that got no response headers within `headersMs`. */
   headersTimeouts = 0;
+  /** Attempts whose body sent no first byte within `firstByteMs`. */
+  firstByteTimeouts = 0;
   readonly flags: ResponseFlag[] = [];
   /** ms from start to the first response body byte, `null` until one. */
   ttfbMs: number | null = null;
@@ -28,7 +30,15 @@ export class Exchange {
    * `info.completed`); lets small bodies go out without a JavaScript stream.
    */
   completed: Promise<unknown> | undefined = undefined;
+  /** The client's `Accept-Encoding` when the runtime rewrote the header (see `ClientContext`). */
+  clientAcceptEncoding: string | undefined = undefined;
   private finished = false;
+
+  /** What the client accepts as `Content-Encoding` (its header, unless the runtime knows better). */
+  acceptEncoding(): string | null {
+    return this.clientAcceptEncoding ??
+      this.request.headers.get("accept-encoding");
+  }
 
   constructor(
     readonly request: Request,
@@ -47,6 +57,12 @@ export class Exchange {
   /** An attempt timed out waiting for headers (counted in metrics at finish). */
   headersTimeout(): void {
     this.headersTimeouts++;
+    this.flag("UT");
+  }
+
+  /** An attempt's body sent nothing within `firstByteMs` (counted at finish). */
+  firstByteTimeout(): void {
+    this.firstByteTimeouts++;
     this.flag("UT");
   }
 

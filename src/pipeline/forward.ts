@@ -140,7 +140,9 @@ export async function forward(
         admission.report({ failure: true, durationMs });
         metrics.attempt(route, upstream.url, failure.kind);
         if (failure.kind === "network") exchange.flag("UF");
-        else exchange.headersTimeout();
+        else if (isTimeout(reason) && reason.kind === "first_byte") {
+          exchange.firstByteTimeout();
+        } else exchange.headersTimeout();
         plan = await retries.shouldRetryReset(
           failure,
           body.replayable,
@@ -242,6 +244,7 @@ async function sendAttempt(
     controller,
     headersMs: timeouts.headersMs,
     remainingMs,
+    firstByteMs: timeouts.firstByteMs,
     clock: deps.clock,
     fetch: deps.fetch,
   });
@@ -265,6 +268,8 @@ function streamOptions(
   return {
     clock: deps.clock,
     idleMs: rt.route.policy.timeouts.idleMs,
+    compression: rt.route.policy.compression,
+    heartbeatMs: rt.route.policy.sse.heartbeatMs,
     abort: (reason) => controller.abort(reason),
     signal: controller.signal,
     done,

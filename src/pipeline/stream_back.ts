@@ -1,6 +1,14 @@
+import type { CompressionPolicy, Encoding } from "../config/types.ts";
+import { createChunkEncoder } from "../http/chunk_encoder.ts";
 import { forwardableResponseHeaders } from "../http/hop_by_hop.ts";
 import type { Clock } from "../resilience/clock.ts";
 import { idleWatchdog } from "../resilience/idle_watchdog.ts";
+import { chooseEncoding } from "./choose_encoding.ts";
+import {
+  isEventStream,
+  type SseHeartbeat,
+  sseHeartbeat,
+} from "./sse_heartbeat.ts";
 import { ClientGone, isTimeout, UpstreamTimeout } from "./abort_reasons.ts";
 import type { Exchange } from "./exchange.ts";
 
@@ -22,6 +30,10 @@ export interface StreamBackOptions {
   headers: [string, string][];
   /** Maps a `Location` pointing into the upstream to the gateway's address. */
   rewriteLocation?: (location: string) => string;
+  /** The route's `compression` policy; `null`: bodies go as they are. */
+  compression: CompressionPolicy | null;
+  /** The route's `sse.heartbeatMs`; `null`: no heartbeats. */
+  heartbeatMs: number | null;
 }
 
 /**
@@ -50,6 +62,14 @@ export function streamBack(
     }
   }
   headers.push(...options.headers, ["x-request-id", exchange.requestId]);
+  const encoding = options.compression === null || upstream.body === null
+    ? null
+    : chooseEncoding(
+      options.compression,
+      () => exchange.acceptEncoding(),
+      upstream.status,
+      headers,
+    );
   const init = {
     status: upstream.status,
     statusText: upstream.statusText,
@@ -61,11 +81,30 @@ export function streamBack(
   }
   exchange.streaming = true;
   const length = Number(upstream.headers.get("content-length") ?? NaN);
-  if (exchange.completed !== undefined && length <= NATIVE_BODY_MAX_BYTES) {
+  if (
+    encoding === null && exchange.completed !== undefined &&
+    length <= NATIVE_BODY_MAX_BYTES
+  ) {
     return nativeBody(upstream, init, length, exchange, options);
   }
+  return relayBody(upstream.body, init, exchange, options, encoding);
+}
+
+/**
+ * The chunk-by-chunk relay: a pull per client read, an idle watchdog, and
+ * when asked, the chunk encoder and SSE heartbeats.
+ */
+function relayBody(
+  upstreamBody: ReadableStream<Uint8Array>,
+  init: ResponseInit & { status: number },
+  exchange: Exchange,
+  options: StreamBackOptions,
+  encoding: Encoding | null,
+): Response {
   const { clock, signal } = options;
-  const reader = upstream.body.getReader();
+  const reader = upstreamBody.getReader();
+  const encoder = encoding === null ? null : createChunkEncoder(encoding);
+  let heartbeat: SseHeartbeat | null = null;
   let reading = false;
   const watchdog = idleWatchdog(
     clock,
@@ -78,9 +117,10 @@ export function streamBack(
     if (ended) return;
     ended = true;
     watchdog.stop();
+    heartbeat?.stop();
     signal.removeEventListener("abort", onAbort);
     options.done();
-    exchange.finish(upstream.status);
+    exchange.finish(init.status);
   };
   let client!: ReadableStreamDefaultController<Uint8Array>;
   /**
@@ -95,14 +135,32 @@ export function streamBack(
       exchange.flag(reason.kind === "idle" ? "IT" : "TT");
     } else exchange.flag(reason instanceof ClientGone ? "CD" : "UR");
     end();
+    encoder?.destroy();
     client.error(reason);
     reader.cancel(reason).catch(() => {});
+  };
+  const pass = (bytes: Uint8Array) => {
+    exchange.bytesOut += bytes.byteLength;
+    client.enqueue(bytes);
   };
   const onAbort = () => stop(signal.reason);
   signal.addEventListener("abort", onAbort, { once: true });
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       client = controller;
+      if (options.heartbeatMs === null || !isEventStream(contentType(init))) {
+        return;
+      }
+      heartbeat = sseHeartbeat(clock, options.heartbeatMs, {
+        isWaiting: () => reading && !ended,
+        send(bytes) {
+          if (encoder === null) return pass(bytes);
+          encoder.encode(bytes).then(
+            (out) => ended || pass(out),
+            () => {}, // the relay's own encode reports the failure
+          );
+        },
+      });
     },
     async pull(controller) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
@@ -118,6 +176,13 @@ export function streamBack(
       reading = false;
       if (ended) return;
       if (chunk.done) {
+        if (encoder !== null) {
+          try {
+            pass(await encoder.finish());
+          } catch (error) {
+            return stop(error);
+          }
+        }
         end();
         controller.close();
         return;
@@ -125,8 +190,15 @@ export function streamBack(
       if (exchange.ttfbMs === null) {
         exchange.ttfbMs = clock.now() - exchange.startedAt;
       }
-      exchange.bytesOut += chunk.value.byteLength;
-      controller.enqueue(chunk.value);
+      heartbeat?.relayed(chunk.value);
+      if (encoder === null) return pass(chunk.value);
+      try {
+        const out = await encoder.encode(chunk.value);
+        if (!ended) pass(out);
+      } catch (error) {
+        options.abort(error);
+        stop(error);
+      }
     },
     cancel() {
       // The client went away (Deno): cancel the upstream request at once.
@@ -135,6 +207,14 @@ export function streamBack(
     },
   }, { highWaterMark: 0 });
   return new Response(body, init);
+}
+
+/** The `content-type` among the response headers about to be sent. */
+function contentType(init: ResponseInit): string | null {
+  for (const [name, value] of init.headers as [string, string][]) {
+    if (name === "content-type") return value;
+  }
+  return null;
 }
 
 function nativeBody(

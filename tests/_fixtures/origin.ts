@@ -10,6 +10,8 @@
  * | `/status/<code>?retry-after=&retry-after-ms=&body=` | that status, those headers, that text |
  * | `/stream?chunks=5&interval=50&size=0` | chunked lines `{"seq":i,"t":<performance.now()>}` padded to `size` |
  * | `/slow-headers?ms=1000` | headers after `ms`; stops early when the client leaves |
+ * | `/sse?events=3&inside=0&between=50` | `text/event-stream`: each event is `event: tick` + LF, then after `inside` ms `data: {"seq":i,"t":<performance.now()>}` + LF LF, then `between` ms of silence; then the end |
+ * | `/json?bytes=102400` | `application/json` with `content-length`: an array of records, about `bytes` long, the same every time |
  * | `/stall?chunks=1&ms=` | `chunks` lines `stall <i>` (sent back to back, so they may arrive as one chunk), then silence for `ms` (default: until cancelled), then the end |
  * | `/gzip` | {@linkcode Origin.gzipBytes} with `content-encoding: gzip` and `content-length` |
  * | `/big?bytes=1048576` | `bytes` bytes in 64 KiB chunks made on the fly; byte at offset k is `k & 0xff` |
@@ -171,6 +173,8 @@ export class Origin {
       return await this.#slowHeaders(request, query);
     }
     if (path === "/stall") return this.#stall(path, query);
+    if (path === "/sse") return this.#sse(path, query);
+    if (path === "/json") return jsonRecords(intParam(query, "bytes", 102_400));
     if (path === "/gzip") return this.#gzip();
     if (path === "/big") return this.#big(path, query);
     if (path === "/flaky") return this.#flaky(query);
@@ -252,6 +256,26 @@ export class Origin {
       }
       if (await sleep(silenceMs, signal)) controller.close();
     });
+  }
+
+  #sse(path: string, query: URLSearchParams): Response {
+    const events = intParam(query, "events", 3);
+    const inside = intParam(query, "inside", 0);
+    const between = intParam(query, "between", 50);
+    let step = 0;
+    return this.#streamingResponse(path, async (controller, signal) => {
+      const seq = step >> 1;
+      if (seq >= events) return controller.close();
+      if (step % 2 === 0) {
+        if (seq > 0 && !await sleep(between, signal)) return;
+        controller.enqueue(encoder.encode("event: tick\n"));
+      } else {
+        if (!await sleep(inside, signal)) return;
+        const data = JSON.stringify({ seq, t: performance.now() });
+        controller.enqueue(encoder.encode(`data: ${data}\n\n`));
+      }
+      step++;
+    }, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   }
 
   #gzip(): Response {
@@ -435,6 +459,30 @@ function closedMidStream(): Error {
   const error = new Error("origin closed mid-stream");
   error.stack = "Origin fixture: closed while a response was streaming";
   return error;
+}
+
+/** `/json`: about `bytes` of JSON records with `Content-Length`, built the same way every time. */
+export function jsonRecords(bytes: number): Response {
+  const records: string[] = [];
+  let length = 2;
+  for (let i = 0; length < bytes; i++) {
+    const record = JSON.stringify({
+      id: i,
+      name: `user ${i}`,
+      email: `user${i}@example.com`,
+      active: i % 3 !== 0,
+      score: (i * 7919) % 1000,
+    });
+    records.push(record);
+    length += record.length + 1;
+  }
+  const body = encoder.encode(`[${records.join(",")}]`);
+  return new Response(body, {
+    headers: {
+      "content-type": "application/json",
+      "content-length": String(body.length),
+    },
+  });
 }
 
 /** Waits `ms` (Infinity: forever); false if `signal` aborted first. */

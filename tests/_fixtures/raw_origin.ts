@@ -292,3 +292,36 @@ export function withHeaders(
     conn.close();
   };
 }
+
+/**
+ * Sends `200` headers of a chunked `text/event-stream` response and then
+ * nothing: the LLM-provider failure where the answer starts and stalls. With
+ * `firstChunkAfter`, sends one chunk (`data: first\n\n`) once that promise
+ * settles, then stalls again. The connection stays open until the origin
+ * closes.
+ *
+ * @example
+ * ```ts ignore
+ * const origin = RawOrigin.start(headersThenStall());
+ * ```
+ */
+export function headersThenStall(
+  firstChunkAfter?: Promise<unknown>,
+): RawScript {
+  return async function headersThenStallScript(conn) {
+    await conn.write(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n" +
+        "Transfer-Encoding: chunked\r\n\r\n",
+    );
+    const closed = new Promise((resolve) =>
+      conn.signal.addEventListener("abort", resolve, { once: true })
+    );
+    if (firstChunkAfter !== undefined) {
+      await Promise.race([firstChunkAfter, closed]);
+      if (conn.signal.aborted) return;
+      const data = "data: first\n\n";
+      await conn.write(`${data.length.toString(16)}\r\n${data}\r\n`);
+    }
+    await closed;
+  };
+}

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Origin } from "../_fixtures/origin.ts";
+import { headersThenStall, RawOrigin } from "../_fixtures/raw_origin.ts";
 import {
   runDenoGatewayToExit,
   startDenoGateway,
@@ -8,9 +9,10 @@ import { conformanceConfig, runConformanceSuite } from "./suite.ts";
 
 Deno.test("conformance: deploy/deno/main.ts on Deno", async (t) => {
   const origin = await Origin.start();
+  const stalled = RawOrigin.start(headersThenStall());
   try {
     const gateway = await startDenoGateway(
-      JSON.stringify(conformanceConfig(origin.url)),
+      JSON.stringify(conformanceConfig(origin.url, stalled.url)),
     );
     let stopped = false;
     try {
@@ -18,6 +20,7 @@ Deno.test("conformance: deploy/deno/main.ts on Deno", async (t) => {
         runtime: "deno",
         baseUrl: gateway.baseUrl,
         origin,
+        stalled,
       });
       // SIGTERM drains and exits 0 (nothing is in flight any more).
       stopped = true;
@@ -28,6 +31,7 @@ Deno.test("conformance: deploy/deno/main.ts on Deno", async (t) => {
     }
   } finally {
     await origin.close();
+    await stalled.close();
   }
 });
 

@@ -35,6 +35,11 @@ import {
   flushesTextBeforeTheBodyEnds,
   streamsChunksAsTheyCome,
 } from "./cases/streaming.ts";
+import {
+  compressesAJsonBody,
+  failsOverAStallBeforeTheFirstByte,
+  heartbeatsAQuietEventStream,
+} from "./cases/stream_delivery.ts";
 import type { ConformanceTarget } from "./target.ts";
 
 export { conformanceConfig } from "./target.ts";
@@ -51,11 +56,15 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   { name: "health endpoints answer", run: answersHealthChecks },
   {
     name: "streams chunks as they come",
-    run: (target) => streamsChunksAsTheyCome(target, false),
+    run: (target) => streamsChunksAsTheyCome(target, null),
   },
   {
-    name: "streams chunks as they come to a gzip-accepting client",
-    run: (target) => streamsChunksAsTheyCome(target, true),
+    name: "streams gzip-compressed chunks as they come to a gzip client",
+    run: (target) => streamsChunksAsTheyCome(target, "gzip"),
+  },
+  {
+    name: "streams br-compressed chunks as they come to a gzip, br client",
+    run: (target) => streamsChunksAsTheyCome(target, "gzip, br"),
   },
   {
     name:
@@ -89,6 +98,15 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   { name: "keeps a well-formed x-request-id", run: keepsAGoodRequestId },
   { name: "generates a missing or bad x-request-id", run: generatesARequestId },
   { name: "passes gzip bytes unchanged", run: passesGzipBytesUnchanged },
+  { name: "compresses a 100 KB JSON body", run: compressesAJsonBody },
+  {
+    name: "fails over an upstream that stalls before its first byte",
+    run: failsOverAStallBeforeTheFirstByte,
+  },
+  {
+    name: "heartbeats a quiet event stream between events",
+    run: heartbeatsAQuietEventStream,
+  },
   { name: "slow headers time out with 504", run: timesOutSlowHeaders },
   { name: "retries a GET on 503", run: retriesAGetOn503 },
   { name: "never retries a POST", run: neverRetriesAPost },

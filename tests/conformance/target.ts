@@ -1,4 +1,5 @@
 import type { Origin } from "../_fixtures/origin.ts";
+import type { RawOrigin } from "../_fixtures/raw_origin.ts";
 
 /** Which runtime serves the gateway under test. */
 export type Runtime = "deno" | "workerd";
@@ -10,6 +11,11 @@ export interface ConformanceTarget {
   baseUrl: string;
   /** The origin every route of {@linkcode conformanceConfig} points at. */
   origin: Origin;
+  /**
+   * The first upstream of route `firstbyte`: sends headers, then stalls
+   * (`headersThenStall()` in raw_origin.ts).
+   */
+  stalled: RawOrigin;
 }
 
 /** The admin token {@linkcode conformanceConfig} sets. */
@@ -18,18 +24,25 @@ export const ADMIN_TOKEN = "conformance-admin-token";
 /**
  * The gateway config both runtimes are started with: one route per concern,
  * each stripping its own prefix so `/<route>/stream` reaches the origin's
- * `/stream`.
+ * `/stream`. Route `firstbyte` tries `stalledUrl` first, then the origin.
  *
  * @example
  * ```ts ignore
- * const text = JSON.stringify(conformanceConfig(origin.url));
+ * const text = JSON.stringify(conformanceConfig(origin.url, stalled.url));
  * ```
  */
-export function conformanceConfig(originUrl: string): Record<string, unknown> {
-  const route = (name: string, policy: Record<string, unknown>) => ({
+export function conformanceConfig(
+  originUrl: string,
+  stalledUrl = originUrl,
+): Record<string, unknown> {
+  const route = (
+    name: string,
+    policy: Record<string, unknown>,
+    upstreams = [originUrl],
+  ) => ({
     name,
     path: `/${name}/*`,
-    upstreams: [originUrl],
+    upstreams,
     stripPrefix: `/${name}`,
     policy,
   });
@@ -51,6 +64,11 @@ export function conformanceConfig(originUrl: string): Record<string, unknown> {
         bulkhead: { maxConcurrent: 1 },
       }),
       route("retry", { retry: { retries: 1, baseMs: 10, maxMs: 20 } }),
+      route("firstbyte", {
+        timeouts: { firstByteMs: 300 },
+        retry: { retries: 1, baseMs: 1, maxMs: 2 },
+      }, [stalledUrl, originUrl]),
+      route("sse", { retry: { retries: 0 }, sse: { heartbeatMs: 100 } }),
       route("breaker", {
         retry: { retries: 0 },
         breaker: { size: 4, minCalls: 4, failureRate: 0.5, openMs: 60_000 },

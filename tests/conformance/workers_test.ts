@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Origin } from "../_fixtures/origin.ts";
+import { headersThenStall, RawOrigin } from "../_fixtures/raw_origin.ts";
 import { startWranglerDev } from "./_harness/wrangler_dev.ts";
 import { assertProblem, send } from "./cases/http.ts";
 import { conformanceConfig, runConformanceSuite } from "./suite.ts";
@@ -10,15 +11,17 @@ import { ADMIN_TOKEN } from "./target.ts";
 
 Deno.test("conformance: deploy/workers/worker.ts under wrangler dev (workerd)", async (t) => {
   const origin = await Origin.start();
+  const stalled = RawOrigin.start(headersThenStall());
   try {
     const worker = await startWranglerDev(
-      JSON.stringify(conformanceConfig(origin.url)),
+      JSON.stringify(conformanceConfig(origin.url, stalled.url)),
     );
     try {
       await runConformanceSuite(t, {
         runtime: "workerd",
         baseUrl: worker.baseUrl,
         origin,
+        stalled,
       });
       await t.step(
         "the breaker's open transition went through the Durable Object store",
@@ -46,6 +49,7 @@ Deno.test("conformance: deploy/workers/worker.ts under wrangler dev (workerd)", 
     }
   } finally {
     await origin.close();
+    await stalled.close();
   }
 });
 

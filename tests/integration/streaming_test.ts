@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { Origin } from "../_fixtures/origin.ts";
-import { openRaw, rawRequest } from "../_fixtures/raw_client.ts";
+import { header, openRaw, rawRequest } from "../_fixtures/raw_client.ts";
+import { streamingDecoder } from "../_fixtures/streaming_decoder.ts";
 import {
   RawOrigin,
   resetMidChunked,
@@ -13,7 +14,7 @@ import {
 } from "../_fixtures/raw_origin.ts";
 import { routeConfig, startTestGateway } from "../_fixtures/gateway.ts";
 
-Deno.test("response chunks reach the client as they are produced", async () => {
+Deno.test("response chunks reach the client as they are produced (gzip-accepting client)", async () => {
   const origin = await Origin.start();
   const gw = await startTestGateway(routeConfig([origin.url]));
   try {
@@ -23,12 +24,16 @@ Deno.test("response chunks reach the client as they are produced", async () => {
     );
     const head = await conn.readHead();
     assert.equal(head.status, 200);
+    // NDJSON is compressible: it comes gzip-encoded, flushed per chunk.
+    assert.equal(header(head, "content-encoding"), "gzip");
+    const decoder = streamingDecoder("gzip");
     const arrivals: number[] = [];
     let text = "";
     for (let chunk; (chunk = await conn.readChunk()) !== null;) {
       arrivals.push(performance.now());
-      text += new TextDecoder().decode(chunk);
+      text += await decoder.decode(chunk);
     }
+    decoder.close();
     conn.close();
     assert.ok(conn.complete);
     assert.equal(text.trim().split("\n").length, 6);

@@ -59,6 +59,10 @@ export function workersHandler(options: WorkersHandlerOptions): WorkersHandler {
       const response = await built.gateway.fetch(request, {
         // Set by Cloudflare's edge (and by wrangler dev), not by the client.
         address: request.headers.get("cf-connecting-ip") ?? undefined,
+        // The edge shows the Worker `Accept-Encoding: br, gzip`; what the
+        // client sent decides the gateway's own compression.
+        acceptEncoding: (request as { cf?: { clientAcceptEncoding?: string } })
+          .cf?.clientAcceptEncoding,
       });
       return respondWithBodyAsIs(response);
     },
