@@ -46,6 +46,7 @@ export async function awaitFirstByte(
   if (response.body === null) return response;
   const { controller, firstByteMs, remainingMs } = options;
   const reader = response.body.getReader();
+  const { signal } = controller;
   const cancelTimer = options.clock.setTimeout(
     () =>
       controller.abort(
@@ -53,14 +54,25 @@ export async function awaitFirstByte(
       ),
     Math.min(firstByteMs, remainingMs),
   );
+  // Not every body errors when its request is aborted (a body made in
+  // JavaScript, say): the abort itself also ends the wait.
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
   let first: ReadableStreamReadResult<Uint8Array>;
   try {
-    first = await reader.read();
+    do first = await Promise.race([reader.read(), aborted]); while (
+      !first.done && first.value.byteLength === 0
+    );
   } catch (error) {
-    const reason = controller.signal.aborted ? controller.signal.reason : error;
+    reader.cancel(error).catch(() => {});
+    const reason = signal.aborted ? signal.reason : error;
     return { kind: isTimeout(reason) ? "timeout" : "network" };
   } finally {
     cancelTimer();
+    signal.removeEventListener("abort", onAbort);
   }
   const init = {
     status: response.status,

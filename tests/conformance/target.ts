@@ -24,7 +24,7 @@ export const ADMIN_TOKEN = "conformance-admin-token";
 /**
  * The gateway config both runtimes are started with: one route per concern,
  * each stripping its own prefix so `/<route>/stream` reaches the origin's
- * `/stream`. Route `firstbyte` tries `stalledUrl` first, then the origin.
+ * `/stream`. With `stalledUrl`, route `firstbyte` tries it first, then the origin.
  *
  * @example
  * ```ts ignore
@@ -33,7 +33,7 @@ export const ADMIN_TOKEN = "conformance-admin-token";
  */
 export function conformanceConfig(
   originUrl: string,
-  stalledUrl = originUrl,
+  stalledUrl?: string,
 ): Record<string, unknown> {
   const route = (
     name: string,
@@ -64,10 +64,12 @@ export function conformanceConfig(
         bulkhead: { maxConcurrent: 1 },
       }),
       route("retry", { retry: { retries: 1, baseMs: 10, maxMs: 20 } }),
-      route("firstbyte", {
-        timeouts: { firstByteMs: 300 },
-        retry: { retries: 1, baseMs: 1, maxMs: 2 },
-      }, [stalledUrl, originUrl]),
+      ...(stalledUrl === undefined ? [] : [
+        route("firstbyte", {
+          timeouts: { firstByteMs: 300 },
+          retry: { retries: 1, baseMs: 1, maxMs: 2 },
+        }, [stalledUrl, originUrl]),
+      ]),
       route("sse", { retry: { retries: 0 }, sse: { heartbeatMs: 100 } }),
       route("breaker", {
         retry: { retries: 0 },

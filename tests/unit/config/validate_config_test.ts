@@ -235,4 +235,61 @@ Deno.test("bad upstream objects, balance and healthCheck: every field named", ()
     onlyBackups.errors.join("\n"),
     /routes\[0\]\.upstreams: needs at least one/,
   );
+
+Deno.test("stream delivery settings: off by default, compression on; false turns it off, an object back on", () => {
+  const result = validateConfig({
+    defaults: { compression: false, sse: { heartbeatMs: 15_000 } },
+    routes: [
+      route(),
+      route({
+        name: "llm",
+        policy: {
+          timeouts: { firstByteMs: 5_000 },
+          compression: { minBytes: 256 },
+        },
+      }),
+    ],
+  }, noEnv);
+  assert.ok(result.ok);
+  const [users, llm] = result.config.routes;
+  assert.equal(users.policy.compression, null);
+  assert.equal(users.policy.timeouts.firstByteMs, null);
+  assert.equal(users.policy.sse.heartbeatMs, 15_000);
+  assert.deepEqual(llm.policy.compression, {
+    encodings: ["br", "gzip"],
+    minBytes: 256,
+  });
+  assert.equal(llm.policy.timeouts.firstByteMs, 5_000);
+
+  const plain = validateConfig({ routes: [route()] }, noEnv);
+  assert.ok(plain.ok);
+  assert.deepEqual(plain.config.routes[0].policy.compression, {
+    encodings: ["br", "gzip"],
+    minBytes: 1024,
+  });
+  assert.equal(plain.config.routes[0].policy.sse.heartbeatMs, null);
+});
+
+Deno.test("bad stream delivery settings are each reported with their path", () => {
+  const result = validateConfig({
+    defaults: { compression: true },
+    routes: [
+      route({
+        policy: {
+          timeouts: { firstByteMs: 0 },
+          sse: { heartbeatMs: "15s" },
+          compression: { encodings: ["zstd", "gzip", "gzip"], level: 9 },
+        },
+      }),
+    ],
+  }, noEnv);
+  assert.ok(!result.ok);
+  assert.deepEqual(result.errors, [
+    "defaults.compression: must be false or an object, got true",
+    "routes[0].policy.timeouts.firstByteMs: must be an integer from 1 to 2147483647, got 0",
+    'routes[0].policy.sse.heartbeatMs: must be an integer from 1 to 2147483647, got "15s"',
+    "routes[0].policy.compression.level: unknown field (expected one of: encodings, minBytes)",
+    'routes[0].policy.compression.encodings[0]: must be one of "br", "gzip", got "zstd"',
+    "routes[0].policy.compression.encodings: must not name an encoding twice",
+  ]);
 });
