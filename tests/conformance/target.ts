@@ -68,6 +68,7 @@ export function conformanceConfig(
         route("firstbyte", {
           timeouts: { firstByteMs: 300 },
           retry: { retries: 1, baseMs: 1, maxMs: 2 },
+          balance: "failover",
         }, [stalledUrl, originUrl]),
       ]),
       route("sse", { retry: { retries: 0 }, sse: { heartbeatMs: 100 } }),

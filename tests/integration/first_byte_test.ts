@@ -25,6 +25,8 @@ function firstBytePolicy(retries: number) {
     policy: {
       timeouts: { firstByteMs: FIRST_BYTE_MS },
       retry: { retries, baseMs: 1, maxMs: 2 },
+      // The broken upstream first, so the failover is what is tested.
+      balance: "failover",
     },
   };
 }

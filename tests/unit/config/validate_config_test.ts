@@ -235,6 +235,7 @@ Deno.test("bad upstream objects, balance and healthCheck: every field named", ()
     onlyBackups.errors.join("\n"),
     /routes\[0\]\.upstreams: needs at least one/,
   );
+});
 
 Deno.test("stream delivery settings: off by default, compression on; false turns it off, an object back on", () => {
   const result = validateConfig({
