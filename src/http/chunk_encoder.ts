@@ -19,13 +19,14 @@ import type { Encoding } from "../config/types.ts";
 
 /**
  * Levels for live streams, where every chunk is compressed as it passes:
- * gzip 6 and brotli 5 cost a small fraction of the top levels' CPU for a few
- * percent more bytes, and beat the levels below them on the small flushed
- * chunks of event streams (numbers in docs/streaming.md). A 256 KiB brotli
- * window (and zlib's 32 KiB) keeps each open stream's memory small.
+ * gzip 6 (zlib's default) and brotli 4 cost a small fraction of the top
+ * levels' CPU for a few percent more bytes; brotli 5 shrinks bulk JSON 10%
+ * more for twice the CPU (numbers in docs/streaming.md, from
+ * tests/bench/compression.ts). A 256 KiB brotli window (and zlib's 32 KiB)
+ * keeps each open stream's memory small.
  */
 export const GZIP_LEVEL = 6;
-export const BROTLI_QUALITY = 5;
+export const BROTLI_QUALITY = 4;
 const BROTLI_WINDOW_BITS = 18;
 
 /** Compresses one body, chunk by chunk. */
