@@ -19,6 +19,7 @@ import type { BreakerStore } from "./resilience/breaker_store.ts";
 import { type Clock, systemClock } from "./resilience/clock.ts";
 import { Exchange } from "./pipeline/exchange.ts";
 import { compileRoute } from "./pipeline/route_runtime.ts";
+import { HealthChecker } from "./balance/health_check.ts";
 import type { ForwardDeps } from "./pipeline/forward.ts";
 import { MemoryBreakerStore } from "./runtime/memory/breaker_store.ts";
 
@@ -56,6 +57,12 @@ export interface GatewayOptions {
   clientWatchDelayMs?: number;
   /** See `ForwardDeps.continueTrace` (Deno's OpenTelemetry). */
   continueTrace?: ForwardDeps["continueTrace"];
+  /**
+   * How active health checks run: `"timers"` (default) probes each interval
+   * on the clock; `"manual"` only when `checkHealth()` is called (a Workers
+   * Cron Trigger), reading the fleet's verdicts on traffic meanwhile.
+   */
+  healthChecks?: "timers" | "manual";
   /** How breaker state is pulled from the store (see `BreakerBoardOptions`). */
   breakerSync?: Pick<
     BreakerBoardOptions,
@@ -82,7 +89,9 @@ export interface Gateway {
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   readonly board: BreakerBoard;
-  /** Stops background work (breaker sync); the store's owner closes the store. */
+  /** One round of active health checks for every route that has them (Workers: from `scheduled`). */
+  checkHealth(): Promise<void>;
+  /** Stops background work (breaker sync, health checks); the store's owner closes the store. */
   close(): Promise<void>;
 }
 
@@ -111,9 +120,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const metrics = new GatewayMetrics({ now: () => clock.now() });
   const random = options.random ?? Math.random;
+  const store = options.breakerStore ?? new MemoryBreakerStore();
   const board = new BreakerBoard({
     clock,
-    store: options.breakerStore ?? new MemoryBreakerStore(),
+    store,
     waitUntil: options.waitUntil,
     ...options.breakerSync,
     // A probe's shared slot must outlive the longest exchange it may start.
@@ -139,6 +149,26 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     },
   });
+  const healthSchedule = options.healthChecks ?? "timers";
+  const health = new HealthChecker({
+    store,
+    clock,
+    fetch: upstreamFetch,
+    holder: crypto.randomUUID(),
+    schedule: healthSchedule,
+    onChange(route, upstream, healthy) {
+      logger.warn("upstream health", { route, upstream, healthy });
+    },
+    onStoreError(error, firstOfIncident) {
+      metrics.storeError("health");
+      if (firstOfIncident) {
+        logger.error("health-check store failing; keeping the last verdicts", {
+          error,
+        });
+      }
+    },
+  });
+  const background = options.waitUntil ?? (() => {});
   let draining = false;
   let inflight = 0;
 
@@ -156,6 +186,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           logger.warn("JWKS fetch failed", { route: route.name, error }),
       });
     });
+    health.setPools(routes.map((rt) => rt.pool));
     return {
       config: next,
       // Without trusted proxies no address needs parsing on the hot path.
@@ -248,6 +279,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       // The generation at arrival serves the whole exchange: a reload
       // meanwhile changes nothing for it.
       const { app, isTrusted } = current;
+      if (healthSchedule === "manual") health.readIfStale(background);
       const peer = client.address;
       const trusted = peer !== undefined && isTrusted(peer);
       const exchange = new Exchange(
@@ -288,7 +320,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger,
     metrics,
     board,
-    close: () => board.close(),
+    checkHealth: () => health.runOnce(),
+    async close() {
+      await health.close();
+      await board.close();
+    },
   };
 }
 

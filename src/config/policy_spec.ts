@@ -122,7 +122,7 @@ export const POLICY_SPEC: Spec = {
   balance: oneOf("p2c", "round_robin", "failover"),
   healthCheck: {
     path: healthCheckPath,
-    intervalMs: integer(1_000, MAX_TIMER_MS),
+    intervalMs: integer(100, MAX_TIMER_MS),
     timeoutMs: integer(1, MAX_TIMER_MS),
     unhealthyThreshold: integer(1, 100),
     healthyThreshold: integer(1, 100),

@@ -26,6 +26,7 @@ export function internalEndpoint(path: string): InternalEndpoint {
   if (name === "metrics") return "metrics";
   if (
     name === "breakers" || name.startsWith("breakers/") ||
+    name === "upstreams" ||
     name === "status" || name === "status.json" || name === "login"
   ) {
     return "admin";

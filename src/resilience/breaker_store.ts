@@ -2,7 +2,8 @@
  * The port through which gateway instances share state (breakers, probe
  * leases, fleet rate-limit counters). Keys are opaque strings chosen by the
  * caller; adapters map them to their store's key space. Values travel as
- * plain JSON-safe objects (a breaker's state, a half-open probe lease, and
+ * plain JSON-safe objects (a breaker's state, a half-open probe lease, a
+ * route's health-check record — see `balance/health_check.ts` — and
  * whatever other kinds callers add), so a backend that serialises them
  * (Redis: JSON) holds any kind without knowing it. Counters are a separate
  * key space of integers, only touched by `increment`.
@@ -21,8 +22,28 @@ export interface ProbeLease {
   succeeded: boolean;
 }
 
+/** One upstream's active health-check verdict and the run of probes behind it. */
+export interface UpstreamHealth {
+  healthy: boolean;
+  /** Probes passed in a row (0 after a failure). */
+  passes: number;
+  /** Probes failed in a row (0 after a pass). */
+  failures: number;
+  checkedAt: number;
+}
+
+/** A route's health checks: every upstream's verdict and the probing lease. */
+export interface HealthRecord {
+  kind: "health";
+  /** The instance holding the probing lease, until `leaseUntil`. */
+  prober: string;
+  leaseUntil: number;
+  /** By upstream URL. */
+  upstreams: Record<string, UpstreamHealth>;
+}
+
 /** What a store holds under one key. */
-export type BreakerStoreValue = BreakerState | ProbeLease;
+export type BreakerStoreValue = BreakerState | ProbeLease | HealthRecord;
 
 /** A value with the version a compare-and-set checks against. */
 export interface VersionedValue {

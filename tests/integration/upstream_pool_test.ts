@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { CountingOrigin, deadUpstream } from "../_fixtures/counting_origin.ts";
 import { routeConfig, startTestGateway } from "../_fixtures/gateway.ts";
+import { startGatewayProcess } from "../_fixtures/gateway_process.ts";
 
 async function get(url: string): Promise<number> {
   const response = await fetch(url);
@@ -146,5 +147,140 @@ Deno.test("a dead instance is ejected after N failures; every client request sti
     );
   } finally {
     await gw.close();
+  }
+});
+
+/** Polls `condition` every 20 ms, failing after `timeoutMs` (bounded). */
+async function until(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+): Promise<void> {
+  for (let waited = 0; waited < timeoutMs; waited += 20) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const HEALTH_CHECK = {
+  path: "/healthz",
+  intervalMs: 200,
+  timeoutMs: 100,
+  unhealthyThreshold: 1,
+  healthyThreshold: 2,
+};
+
+Deno.test("a failing health check takes an instance out; passing again brings it back", async () => {
+  await using a = CountingOrigin.start();
+  await using b = CountingOrigin.start();
+  const gw = await startTestGateway({
+    admin: { token: "admin-token-0123456789" },
+    ...routeConfig([a.url, b.url], {
+      policy: { balance: "round_robin", healthCheck: HEALTH_CHECK },
+    }),
+  });
+  const upstreams = async () =>
+    (await (await fetch(`${gw.url}/_gateway/upstreams`, {
+      headers: { authorization: "Bearer admin-token-0123456789" },
+    })).json()).upstreams as { upstream: string; healthy: boolean }[];
+  const healthOf = async (url: string) =>
+    (await upstreams()).find((u) => u.upstream === url)?.healthy;
+  try {
+    await until("a first probe of b", () => b.probes > 0);
+    b.healthy = false;
+    await until("b unhealthy", async () => await healthOf(b.url) === false);
+    const before = b.requests;
+    await load(`${gw.url}/api/x`, 20, 2);
+    assert.equal(b.requests, before, "an unhealthy upstream got traffic");
+    const metrics = await (await fetch(`${gw.url}/_gateway/metrics`, {
+      headers: { authorization: "Bearer admin-token-0123456789" },
+    })).text();
+    assert.match(
+      metrics,
+      new RegExp(
+        `gateway_upstream_healthy\\{route="test",upstream="${b.url}"\\} 0`,
+      ),
+    );
+    b.healthy = true;
+    await until("b healthy again", async () => await healthOf(b.url) === true);
+    await load(`${gw.url}/api/x`, 20, 1);
+    assert.equal(b.requests - before, 10);
+    assert.ok(
+      gw.logs.some((l) => l.msg === "upstream health" && l.healthy === false),
+    );
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("every upstream unhealthy: circuit_open, no attempt", async () => {
+  await using a = CountingOrigin.start();
+  a.healthy = false;
+  const gw = await startTestGateway(
+    routeConfig([a.url], { policy: { healthCheck: HEALTH_CHECK } }),
+  );
+  try {
+    await until("a probed", () => a.probes > 0);
+    await until("the route answering circuit_open", async () => {
+      const response = await fetch(`${gw.url}/api/x`);
+      const body = await response.text();
+      return response.status === 503 && body.includes("circuit_open");
+    });
+    const before = a.requests;
+    assert.equal(await get(`${gw.url}/api/x`), 503);
+    assert.equal(a.requests, before);
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("two gateway processes on one Deno KV probe each upstream once per interval between them", async () => {
+  await using a = CountingOrigin.start();
+  await using b = CountingOrigin.start();
+  const config = routeConfig([a.url, b.url], {
+    policy: {
+      healthCheck: { ...HEALTH_CHECK, intervalMs: 500, timeoutMs: 200 },
+    },
+  });
+  const dir = await Deno.makeTempDir({ prefix: "gateway-health-" });
+  const kvPath = `${dir}/shared.kv`;
+  const started = await Promise.allSettled([
+    startGatewayProcess({ config, kvPath }),
+    startGatewayProcess({ config, kvPath }),
+  ]);
+  try {
+    const [one, two] = started.map((result) => {
+      if (result.status === "rejected") throw result.reason;
+      return result.value;
+    });
+    // Count over whole intervals once both run.
+    await until("a first probe", () => a.probes > 0, 10_000);
+    const from = { a: a.probes, b: b.probes, at: performance.now() };
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const intervals = (performance.now() - from.at) / 500;
+    const probesA = a.probes - from.a;
+    const probesB = b.probes - from.b;
+    // Two instances probing on their own would make 2 per interval.
+    assert.ok(
+      probesA <= intervals + 2 && probesA >= intervals - 2,
+      `${probesA} probes of a in ${intervals.toFixed(1)} intervals`,
+    );
+    assert.ok(Math.abs(probesA - probesB) <= 1, `${probesA} vs ${probesB}`);
+    // Both instances read the verdict: b turns unhealthy on both.
+    b.healthy = false;
+    for (const gateway of [one, two]) {
+      await gateway.waitForLog(
+        (l) =>
+          l.msg === "upstream health" && l.upstream === b.url &&
+          l.healthy === false,
+        5_000,
+      );
+    }
+  } finally {
+    for (const result of started) {
+      if (result.status === "fulfilled") await result.value.stop();
+    }
+    await Deno.remove(dir, { recursive: true });
   }
 });

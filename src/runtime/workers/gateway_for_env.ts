@@ -132,6 +132,8 @@ function build(configText: string, env: WorkerEnv): WorkerGateway {
     fetch: fetchKeepingEncoding,
     logSink: (line) => console.log(line),
     waitUntil: keepAlive,
+    // Isolates keep no timers between requests: the Cron Trigger probes.
+    healthChecks: "manual",
     onExchange: env.GATEWAY_ANALYTICS && analyticsWriter(env.GATEWAY_ANALYTICS),
   });
   return { ok: true, gateway };

@@ -29,6 +29,15 @@ export interface WorkersHandler {
     env: WorkerEnv,
     ctx: WorkerContext,
   ): Promise<Response>;
+  /**
+   * The Cron Trigger (`wrangler.toml` `[triggers] crons`): one round of the
+   * routes' active health checks, under the fleet's lease in the store.
+   */
+  scheduled(
+    controller: unknown,
+    env: WorkerEnv,
+    ctx: WorkerContext,
+  ): Promise<void>;
 }
 
 /**
@@ -65,6 +74,10 @@ export function workersHandler(options: WorkersHandlerOptions): WorkersHandler {
           .cf?.clientAcceptEncoding,
       });
       return respondWithBodyAsIs(response);
+    },
+    async scheduled(_controller, env, ctx) {
+      const built = gatewayFor(env, ctx, options.bundledConfig);
+      if (built.ok) await built.gateway.checkHealth();
     },
   };
 }

@@ -311,7 +311,8 @@ Deno.test("a store that throws: local state serves, one report per incident, eve
   assert.equal(a.storeHealth().healthy, true);
   assert.equal(a.storeHealth().since, null);
   const [record] = await store.inner.get([`${ROUTE}|${UPSTREAM}`]);
-  assert.equal(record?.value.epoch, view(a).epoch);
+  assert.ok(record !== null && "epoch" in record.value);
+  assert.equal(record.value.epoch, view(a).epoch);
 
   store.mode = "429";
   await a.sync();
