@@ -8,6 +8,8 @@ export interface BenchPlan {
   proxies: ProxyKind[];
   /** Also profile the gateway under load with `--cpu-prof`. */
   profile: boolean;
+  /** Another checkout of the gateway measured as the "before" row (`--baseline DIR`). */
+  baselineRoot: string | null;
   /** Load per proxy before the measured cycles, for the JIT. */
   warmupSeconds: number;
   /** One wrk slice per proxy per cycle. */
@@ -30,7 +32,9 @@ export const USAGE = `deno task bench [--quick] [--only ${
 }] [--profile]
   --quick     smoke run: 3 cycles of 1 s slices, 64 MiB body
   --only      measure only these proxies (multi-core runs with "gateway")
-  --profile   also profile the gateway under load (--cpu-prof); writes bench-results/profile.md`;
+  --profile   also profile the gateway under load (--cpu-prof); writes bench-results/profile.md
+  --baseline  DIR: also measure the gateway of another checkout (e.g. git archive of an older
+              commit, with deno install run there) as the "before" row`;
 
 /**
  * Reads the bench's flags; throws with a message naming the bad flag.
@@ -43,20 +47,31 @@ export const USAGE = `deno task bench [--quick] [--only ${
 export function parseBenchFlags(args: string[]): BenchPlan {
   let quick = false;
   let profile = false;
-  let proxies: ProxyKind[] = [...PROXY_KINDS];
+  let baselineRoot: string | null = null;
+  let only: ProxyKind[] | null = null;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--quick") quick = true;
     else if (arg === "--profile") profile = true;
     else if (arg === "--only" || arg.startsWith("--only=")) {
       const list = arg === "--only" ? args[++i] : arg.slice("--only=".length);
-      proxies = parseProxyList(list ?? "");
+      only = parseProxyList(list ?? "");
+    } else if (arg === "--baseline" || arg.startsWith("--baseline=")) {
+      baselineRoot = arg === "--baseline"
+        ? args[++i] ?? ""
+        : arg.slice("--baseline=".length);
+      if (baselineRoot === "") {
+        throw new Error("Cannot use --baseline as it names no directory");
+      }
     } else throw new Error(`Cannot read flag "${arg}"`);
   }
+  const proxies = only ??
+    PROXY_KINDS.filter((kind) => kind !== "baseline" || baselineRoot !== null);
   return {
     quick,
     proxies,
     profile,
+    baselineRoot,
     warmupSeconds: quick ? 2 : 8,
     sliceSeconds: quick ? 1 : 3,
     cycles: quick ? 3 : 7,

@@ -3,7 +3,8 @@ import { parseBenchFlags } from "./flags.ts";
 
 Deno.test("parseBenchFlags defaults to every proxy and the full durations", () => {
   const plan = parseBenchFlags([]);
-  assert.deepEqual(plan.proxies, ["floor", "hono", "gateway", "nginx"]);
+  assert.deepEqual(plan.proxies, ["floor", "hono", "gateway", "pool", "nginx"]);
+  assert.equal(plan.baselineRoot, null);
   assert.equal(plan.cycles, 7);
   assert.equal(plan.sliceSeconds, 3);
   assert.equal(plan.bigBodyBytes, 2 ** 30);
@@ -16,6 +17,13 @@ Deno.test("parseBenchFlags --quick --only keeps table order and shortens the run
   assert.ok(plan.cycles < 7);
   assert.ok(plan.bigBodyBytes < 2 ** 30);
   assert.deepEqual(parseBenchFlags(["--only=nginx"]).proxies, ["nginx"]);
+});
+
+Deno.test("parseBenchFlags --baseline adds the before row", () => {
+  const plan = parseBenchFlags(["--baseline", "/tmp/before"]);
+  assert.equal(plan.baselineRoot, "/tmp/before");
+  assert.ok(plan.proxies.includes("baseline"));
+  assert.throws(() => parseBenchFlags(["--baseline"]), /names no directory/);
 });
 
 Deno.test("parseBenchFlags names what it cannot read", () => {

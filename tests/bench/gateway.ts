@@ -34,12 +34,15 @@ export async function entryExists(entry: string): Promise<boolean> {
  * The bench config: one catch-all route to the origin; policies are left to
  * the built-in defaults so the measured gateway is the shipped one.
  */
-export function benchGatewayConfig(originPort: number): object {
+export function benchGatewayConfig(originPort: number, upstreams = 1): object {
+  const origin = `http://127.0.0.1:${originPort}`;
   return {
     routes: [{
       name: "bench",
       path: "/*",
-      upstreams: [`http://127.0.0.1:${originPort}`],
+      // A second entry for the same origin (another spelling), so the
+      // route has a pool to choose from.
+      upstreams: upstreams === 1 ? [origin] : [origin, `${origin}/`],
     }],
   };
 }
@@ -47,12 +50,13 @@ export function benchGatewayConfig(originPort: number): object {
 /** A temp dir holding the config and the KV file, removed when the gateway exits. */
 async function prepareGatewayDir(
   originPort: number,
+  upstreams = 1,
 ): Promise<Record<string, string>> {
   const dir = await Deno.makeTempDir({ prefix: "bench-gateway-" });
   const configPath = `${dir}/gateway.json`;
   await Deno.writeTextFile(
     configPath,
-    JSON.stringify(benchGatewayConfig(originPort)),
+    JSON.stringify(benchGatewayConfig(originPort, upstreams)),
   );
   return {
     BENCH_TMP_DIR: dir,
@@ -79,16 +83,22 @@ export async function startGateway(
   group: ProcessGroup,
   originPort: number,
   cpus: string | null,
-  denoFlags: string[] = [],
+  options: {
+    denoFlags?: string[];
+    /** Upstreams of the bench route (all the origin). */
+    upstreams?: number;
+    /** Another checkout of the gateway to run instead (a before/after row). */
+    root?: string;
+  } = {},
 ): Promise<{ process: ManagedProcess; port: number }> {
-  const env = await prepareGatewayDir(originPort);
+  const env = await prepareGatewayDir(originPort, options.upstreams);
   const process = group.spawn(
     "gateway",
     Deno.execPath(),
-    ["run", "-A", ...denoFlags, GATEWAY_ENTRY],
+    ["run", "-A", ...options.denoFlags ?? [], GATEWAY_ENTRY],
     {
       cpus,
-      cwd: repoRootPath,
+      cwd: options.root ?? repoRootPath,
       env: { ...env, PORT: "0", HOSTNAME: "127.0.0.1" },
     },
   );

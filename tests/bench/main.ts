@@ -117,6 +117,7 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
       origin.port,
       cores.proxy,
       tools.nginx,
+      plan.baselineRoot,
     ).then(async (started) => {
       if ("skipped" in started) return started;
       stopping.push(started.process);

@@ -25,10 +25,9 @@ export async function profileGateway(
 ): Promise<ProfileSummary> {
   const dir = await Deno.makeTempDir({ prefix: "bench-cpuprof-" });
   try {
-    const started = await startGateway(group, originPort, proxyCpus, [
-      "--cpu-prof",
-      `--cpu-prof-dir=${dir}`,
-    ]);
+    const started = await startGateway(group, originPort, proxyCpus, {
+      denoFlags: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+    });
     try {
       await loadWithWarmup(
         group,

@@ -8,7 +8,14 @@ import {
 } from "./processes.ts";
 
 /** Every proxy the bench knows, in table order; the floor comes first as the others' yardstick. */
-export const PROXY_KINDS = ["floor", "hono", "gateway", "nginx"] as const;
+export const PROXY_KINDS = [
+  "floor",
+  "hono",
+  "gateway",
+  "pool",
+  "baseline",
+  "nginx",
+] as const;
 /** One of {@link PROXY_KINDS}. */
 export type ProxyKind = typeof PROXY_KINDS[number];
 
@@ -22,6 +29,8 @@ export const PROXY_LABELS: Record<ProxyKind, string> = {
   floor: "floor: Deno.serve + fetch",
   hono: "hono proxy()",
   gateway: "gateway (default policies)",
+  pool: "gateway, 2 upstreams (p2c pool)",
+  baseline: "gateway before (--baseline tree)",
   nginx: "nginx, 1 worker, proxy_buffering off",
 };
 
@@ -52,6 +61,7 @@ export async function startProxy(
   originPort: number,
   cpus: string | null,
   nginxInstalled: boolean,
+  baselineRoot: string | null = null,
 ): Promise<StartedProxy> {
   const origin = { BENCH_ORIGIN: `http://127.0.0.1:${originPort}` };
   switch (kind) {
@@ -64,6 +74,13 @@ export async function startProxy(
         return { skipped: `${GATEWAY_ENTRY} does not exist yet` };
       }
       return await startGateway(group, originPort, cpus);
+    case "pool":
+      return await startGateway(group, originPort, cpus, { upstreams: 2 });
+    case "baseline":
+      if (baselineRoot === null) return { skipped: "no --baseline DIR given" };
+      return await startGateway(group, originPort, cpus, {
+        root: baselineRoot,
+      });
     case "nginx":
       if (!nginxInstalled) return { skipped: "nginx is not installed" };
       return await startNginx(group, originPort, cpus);
