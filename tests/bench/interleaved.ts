@@ -8,6 +8,7 @@
  * range over the cycles are what the report prints.
  */
 import type { BenchPlan } from "./flags.ts";
+import { readCpuMs } from "./proc_status.ts";
 import type { ProcessGroup } from "./processes.ts";
 import type { ProxyKind } from "./proxies.ts";
 import { median } from "./stream_lag.ts";
@@ -52,6 +53,8 @@ export const SCENARIOS: readonly Scenario[] = [
 export interface LoadTarget {
   kind: ProxyKind;
   url: string;
+  /** Its process, whose CPU time is read around each slice. */
+  pid: number;
 }
 
 /** One scenario's slices: per proxy, one wrk result per cycle (cycle order). */
@@ -103,7 +106,9 @@ export function pairedRatios(
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
     if (a[i] === undefined || b[i] === undefined) continue;
     const denominator = pick(b[i]);
-    if (denominator > 0) ratios.push(pick(a[i]) / denominator);
+    const ratio = pick(a[i]) / denominator;
+    // Unknown values (NaN) and empty slices make no pair.
+    if (denominator > 0 && Number.isFinite(ratio)) ratios.push(ratio);
   }
   return ratios;
 }
@@ -155,7 +160,13 @@ export async function measureInterleaved(
       for (const target of rotated(targets, cycle)) {
         if (failed[target.kind] !== undefined) continue;
         try {
+          const cpuBefore = await readCpuMs(target.pid);
           const result = await wrk(target, plan.sliceSeconds, scenario);
+          const cpuAfter = await readCpuMs(target.pid);
+          if (cpuBefore !== null && cpuAfter !== null && result.requests) {
+            result.cpuUsPerRequest = (cpuAfter - cpuBefore) * 1000 /
+              result.requests;
+          }
           (slices[target.kind] ??= [])[cycle] = result;
         } catch (error) {
           failed[target.kind] = error instanceof Error

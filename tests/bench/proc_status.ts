@@ -30,3 +30,24 @@ export async function resetPeak(pid: number): Promise<boolean> {
     return false;
   }
 }
+
+/** Clock ticks per second of `/proc/<pid>/stat` times (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time `pid` has used so far (user + system, every thread), in ms, from
+ * `/proc/<pid>/stat`; `null` when it cannot be read. CPU time per request
+ * is what a busy, shared machine distorts least: other work steals wall
+ * time from a process, not the CPU time it spends.
+ */
+export async function readCpuMs(pid: number): Promise<number | null> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // Fields after the command name (which may hold spaces) in parentheses.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / TICKS_PER_SECOND : null;
+  } catch {
+    return null;
+  }
+}

@@ -84,6 +84,8 @@ const show = (n: number | undefined, digits: number, suffix = "") =>
 
 const rps = (w: WrkResult) => w.requestsPerSecond;
 const p99 = (w: WrkResult) => w.p99Ms;
+/** NaN when unknown: `pairedRatios` makes no pair of it. */
+const cpuPerRequest = (w: WrkResult) => w.cpuUsPerRequest ?? NaN;
 
 /** `0.71× [0.66–0.74]`: the median with the range over the pairs. */
 function showSpread(value: Spread | undefined, digits = 2): string {
@@ -185,6 +187,11 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
       " ms",
     ),
     check(
+      "(CPU per request, floor ÷ gateway, 1 header: the same ratio, least disturbed by other work)",
+      loadRatio(single, "floor", "gateway", cpuPerRequest),
+      (v) => v >= 0.65,
+    ),
+    check(
       "long-term: 1 header req/s ≥ 0.85× floor",
       loadRatio(single, "gateway", "floor", rps),
       (v) => v >= 0.85,
@@ -196,18 +203,21 @@ function loadTable(report: BenchReport, run: ScenarioRun): string[] {
   const lines = [
     `### ${run.scenario.label}`,
     "",
-    "| proxy | req/s | × floor | × Hono proxy() | p50 ms | p99 ms | p99 × floor | errors |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| proxy | req/s | × floor | × Hono proxy() | p50 ms | p99 ms | p99 × floor | CPU µs/req | floor CPU ÷ this | errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const row of report.rows) {
     const slices = (run.slices[row.kind] ?? []).filter(Boolean);
     const failed = run.failed[row.kind];
     if (row.skipped || slices.length === 0) {
       const why = row.skipped ?? failed ?? "not measured";
-      lines.push(`| ${row.label} | ${oneLine(why)} |${" |".repeat(6)}`);
+      lines.push(`| ${row.label} | ${oneLine(why)} |${" |".repeat(8)}`);
       continue;
     }
     const mid = (pick: (w: WrkResult) => number) => median(slices.map(pick));
+    const cpu = slices.flatMap((w) =>
+      w.cpuUsPerRequest === undefined ? [] : [w.cpuUsPerRequest]
+    );
     lines.push(
       "| " + [
         row.label,
@@ -223,6 +233,10 @@ function loadTable(report: BenchReport, run: ScenarioRun): string[] {
         row.kind === "floor"
           ? "1.00×"
           : showSpread(loadRatio(run, row.kind, "floor", p99)),
+        cpu.length === 0 ? "–" : fmt(median(cpu), 1),
+        row.kind === "floor"
+          ? "1.00×"
+          : showSpread(loadRatio(run, "floor", row.kind, cpuPerRequest)),
         fmt(slices.reduce((sum, w) => sum + w.errors, 0), 0),
       ].join(" | ") + " |",
     );

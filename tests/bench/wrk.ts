@@ -8,6 +8,10 @@ export interface WrkResult {
   p99Ms: number;
   /** Responses outside 2xx/3xx plus socket errors: a fast wrong answer is no win. */
   errors: number;
+  /** Requests completed in the run. */
+  requests?: number;
+  /** CPU time the proxy spent per request in the run, µs (interleaved runs). */
+  cpuUsPerRequest?: number;
 }
 
 /** One wrk invocation. */
@@ -52,6 +56,7 @@ export function parseWrkOutput(output: string): WrkResult {
       `Cannot read wrk output as it lacks req/s or latency:\n${output}`,
     );
   }
+  const requests = /^\s*(\d+) requests in/m.exec(output);
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(output);
   const socket =
     /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(
@@ -65,6 +70,7 @@ export function parseWrkOutput(output: string): WrkResult {
     p50Ms: durationMs(p50[1]),
     p99Ms: durationMs(p99[1]),
     errors: Number(non2xx?.[1] ?? 0) + socketErrors,
+    ...(requests ? { requests: Number(requests[1]) } : {}),
   };
 }
 

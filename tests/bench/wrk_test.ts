@@ -24,6 +24,7 @@ Deno.test("parseWrkOutput reads req/s, percentiles in any unit and every error",
     p50Ms: 0.812,
     p99Ms: 1200,
     errors: 8,
+    requests: 94500,
   });
 });
 
