@@ -60,7 +60,7 @@ export function checkMergedPolicy(
   // Sections that failed their own checks may be anything here.
   const section = (value: unknown) =>
     isPlainObject(value) ? value : {} as Record<string, unknown>;
-  const retry = section(policy.retry), timeouts = section(policy.timeouts);
+  const retry = section(policy.retry);
   const rateLimit = policy.rateLimit === null
     ? null
     : section(policy.rateLimit);
@@ -72,16 +72,6 @@ export function checkMergedPolicy(
     problems.add(
       join(at, "retry.maxMs"),
       `must be >= retry.baseMs (${retry.baseMs}), got ${retry.maxMs}`,
-    );
-  }
-  if (
-    typeof timeouts.totalMs === "number" &&
-    typeof timeouts.headersMs === "number" &&
-    timeouts.totalMs < timeouts.headersMs
-  ) {
-    problems.add(
-      join(at, "timeouts.totalMs"),
-      `must be >= timeouts.headersMs (${timeouts.headersMs}), got ${timeouts.totalMs}`,
     );
   }
   if (rateLimit !== null) {
@@ -117,6 +107,32 @@ export function checkMergedPolicy(
     problems.add(
       join(at, "cors.origins"),
       'cannot be "*" when credentials is true',
+    );
+  }
+}
+
+/**
+ * `timeouts` as written in one policy object (`defaults` or a route's). A
+ * `totalMs` shorter than an inherited `headersMs` is fine: the time left of
+ * the total bounds every attempt (as Envoy's route timeout bounds
+ * `per_try_timeout`). Refused is only a `headersMs` that can never take
+ * effect because the `totalMs` written beside it is shorter.
+ */
+export function checkTimeoutsTogether(
+  policy: Record<string, unknown>,
+  path: string,
+  problems: Problems,
+): void {
+  const timeouts = policy.timeouts;
+  if (!isPlainObject(timeouts)) return;
+  const { headersMs, totalMs } = timeouts;
+  if (
+    typeof totalMs === "number" && typeof headersMs === "number" &&
+    totalMs < headersMs
+  ) {
+    problems.add(
+      join(path, "timeouts.totalMs"),
+      `must be >= timeouts.headersMs (${headersMs}) set beside it, got ${totalMs}: that headersMs could never take effect`,
     );
   }
 }

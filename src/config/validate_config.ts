@@ -12,7 +12,12 @@ import {
   Problems,
   TOKEN,
 } from "./checks.ts";
-import { checkMergedPolicy, mergePolicy, upper } from "./merge_policy.ts";
+import {
+  checkMergedPolicy,
+  checkTimeoutsTogether,
+  mergePolicy,
+  upper,
+} from "./merge_policy.ts";
 import { readAuth } from "./read_auth.ts";
 import { readMetricsTokens } from "./read_metrics.ts";
 import { readSecret } from "./read_secret.ts";
@@ -149,6 +154,7 @@ function checkPolicy(value: unknown, path: string, problems: Problems): void {
     ),
   );
   checkSpec(present, path, problems, spec);
+  checkTimeoutsTogether(value, path, problems);
 }
 
 function readRoutes(

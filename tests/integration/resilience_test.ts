@@ -392,3 +392,29 @@ Deno.test("bulkhead: excess exchanges get 503 overloaded at once; permits come b
     await origin.close();
   }
 });
+
+Deno.test("a route that shortens only totalMs: the time left bounds each attempt under the inherited headersMs", async () => {
+  const origin = await Origin.start();
+  const clock = new FakeClock(Date.now());
+  // headersMs stays the built-in 10 000; the route's total is 800.
+  const gw = await startTestGateway(
+    routeConfig([origin.url], {
+      policy: { timeouts: { totalMs: 800 }, retry: { retries: 0 } },
+    }),
+    { clock },
+  );
+  try {
+    const answered = fetch(`${gw.url}/api/slow-headers?ms=10000`);
+    await origin.waitForRequests(1);
+    clock.advance(800);
+    const res = await answered;
+    assert.equal(res.status, 504);
+    assert.equal((await res.json()).code, "upstream_timeout");
+    assert.equal(await origin.nextCancel(), "/slow-headers");
+    const line = await gw.waitForAccessLog((l) => l.status === 504);
+    assert.equal(line.flags, "TT");
+  } finally {
+    await gw.close();
+    await origin.close();
+  }
+});

@@ -108,9 +108,44 @@ Deno.test("cross-field rules: maxMs ≥ baseMs, totalMs ≥ headersMs, no * with
   }, noEnv);
   assert.ok(!result.ok);
   assert.deepEqual(result.errors.map((e) => e.split(":")[0]), [
-    "routes[0].policy.retry.maxMs",
     "routes[0].policy.timeouts.totalMs",
+    "routes[0].policy.retry.maxMs",
     "routes[0].policy.cors.origins",
+  ]);
+});
+
+Deno.test("a route may shorten only its total deadline: an inherited headersMs is bounded by it", () => {
+  const result = validateConfig({
+    defaults: { timeouts: { idleMs: 5000 } },
+    routes: [
+      route({ policy: { timeouts: { totalMs: 800 } } }),
+      route({ name: "b", path: "/b/*" }),
+    ],
+  }, noEnv);
+  assert.ok(result.ok, result.ok ? "" : result.errors.join("\n"));
+  const [short, plain] = result.config.routes;
+  const { headersMs, idleMs, totalMs } = short.policy.timeouts;
+  assert.deepEqual({ headersMs, idleMs, totalMs }, {
+    headersMs: 10_000,
+    idleMs: 5000,
+    totalMs: 800,
+  });
+  assert.equal(plain.policy.timeouts.totalMs, 120_000);
+  // Defaults that shorten the total alone are accepted the same way.
+  assert.ok(
+    validateConfig({
+      defaults: { timeouts: { totalMs: 500 } },
+      routes: [route({ policy: { timeouts: { headersMs: 400 } } })],
+    }, noEnv).ok,
+  );
+  // Written together, a headersMs the total overrides is a mistake.
+  const both = validateConfig({
+    defaults: { timeouts: { headersMs: 900, totalMs: 800 } },
+    routes: [route()],
+  }, noEnv);
+  assert.ok(!both.ok);
+  assert.deepEqual(both.errors.map((e) => e.split(":")[0]), [
+    "defaults.timeouts.totalMs",
   ]);
 });
 
