@@ -12,8 +12,43 @@ export class Problems {
   }
 }
 
-/** A leaf check: validates `value` found at `path`. */
-export type Check = (value: unknown, path: string, problems: Problems) => void;
+/** A JSON Schema (draft 2020-12) object, as written in gateway.schema.json. */
+export type JsonSchema = Record<string, unknown>;
+
+/**
+ * A leaf check: validates `value` found at `path`. Its `schema` says the
+ * same in JSON Schema, for editors (see config_schema.ts).
+ */
+export type Check =
+  & ((value: unknown, path: string, problems: Problems) => void)
+  & { readonly schema?: JsonSchema };
+
+/** `check`, carrying the JSON Schema that accepts what it accepts. */
+export function withSchema(
+  check: (value: unknown, path: string, problems: Problems) => void,
+  schema: JsonSchema,
+): Check {
+  return Object.assign(check, { schema });
+}
+
+/**
+ * The JSON Schema of a spec: an object with exactly the spec's keys. Throws,
+ * naming the path, when a check has no schema.
+ */
+export function specSchema(spec: Spec, path: string): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  for (const [key, rule] of Object.entries(spec)) {
+    const at = join(path, key);
+    if (typeof rule !== "function") {
+      properties[key] = specSchema(rule, at);
+    } else if (rule.schema !== undefined) {
+      properties[key] = rule.schema;
+    } else {
+      throw new Error(`${at}: its check has no JSON Schema (use withSchema)`);
+    }
+  }
+  return { type: "object", additionalProperties: false, properties };
+}
 
 /** A nested spec: a check per known key, or a nested spec for an object. */
 export interface Spec {
@@ -79,7 +114,9 @@ export function join(path: string, key: string | number): string {
 
 /** An integer in [min, max]. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER): Check {
-  return (value, path, problems) => {
+  const schema: JsonSchema = { type: "integer", minimum: min };
+  if (max !== Number.MAX_SAFE_INTEGER) schema.maximum = max;
+  return withSchema((value, path, problems) => {
     if (
       typeof value !== "number" || !Number.isInteger(value) || value < min ||
       value > max
@@ -92,12 +129,15 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER): Check {
         `must be an integer ${range}, got ${describe(value)}`,
       );
     }
-  };
+  }, schema);
 }
 
 /** A finite number in [min, max]; `exclusiveMin` excludes `min`. */
 export function number(min: number, max: number, exclusiveMin = false): Check {
-  return (value, path, problems) => {
+  const schema: JsonSchema = exclusiveMin
+    ? { type: "number", exclusiveMinimum: min, maximum: max }
+    : { type: "number", minimum: min, maximum: max };
+  return withSchema((value, path, problems) => {
     if (
       typeof value !== "number" || !Number.isFinite(value) ||
       (exclusiveMin ? value <= min : value < min) || value > max
@@ -108,17 +148,17 @@ export function number(min: number, max: number, exclusiveMin = false): Check {
         `must be a number ${low} and <= ${max}, got ${describe(value)}`,
       );
     }
-  };
+  }, schema);
 }
 
 export function nullable(check: Check): Check {
-  return (value, path, problems) => {
+  return withSchema((value, path, problems) => {
     if (value !== null) check(value, path, problems);
-  };
+  }, { anyOf: [check.schema, { type: "null" }] });
 }
 
 export function oneOf(...allowed: readonly string[]): Check {
-  return (value, path, problems) => {
+  return withSchema((value, path, problems) => {
     if (typeof value !== "string" || !allowed.includes(value)) {
       problems.add(
         path,
@@ -127,24 +167,26 @@ export function oneOf(...allowed: readonly string[]): Check {
         }, got ${describe(value)}`,
       );
     }
-  };
+  }, { enum: [...allowed] });
 }
 
-export const boolean: Check = (value, path, problems) => {
+export const boolean: Check = withSchema((value, path, problems) => {
   if (typeof value !== "boolean") {
     problems.add(path, `must be true or false, got ${describe(value)}`);
   }
-};
+}, { type: "boolean" });
 
-export const nonEmptyString: Check = (value, path, problems) => {
+export const nonEmptyString: Check = withSchema((value, path, problems) => {
   if (typeof value !== "string" || value.length === 0) {
     problems.add(path, `must be a non-empty string, got ${describe(value)}`);
   }
-};
+}, { type: "string", minLength: 1 });
 
 /** An array whose every item passes `item`; `minItems` at least. */
 export function arrayOf(item: Check, minItems = 0): Check {
-  return (value, path, problems) => {
+  const schema: JsonSchema = { type: "array", items: item.schema };
+  if (minItems > 0) schema.minItems = minItems;
+  return withSchema((value, path, problems) => {
     if (!Array.isArray(value)) {
       problems.add(path, `must be an array, got ${describe(value)}`);
       return;
@@ -153,14 +195,14 @@ export function arrayOf(item: Check, minItems = 0): Check {
       problems.add(path, `must have at least ${minItems} item(s)`);
     }
     value.forEach((v, i) => item(v, join(path, i), problems));
-  };
+  }, schema);
 }
 
 /** An HTTP token as RFC 9110 defines it (method names, header names). */
 export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-export const token: Check = (value, path, problems) => {
+export const token: Check = withSchema((value, path, problems) => {
   if (typeof value !== "string" || !TOKEN.test(value)) {
     problems.add(path, `must be an HTTP token, got ${describe(value)}`);
   }
-};
+}, { type: "string", pattern: TOKEN.source });

@@ -12,11 +12,12 @@ import {
   oneOf,
   type Spec,
   token,
+  withSchema,
 } from "./checks.ts";
 
 const MAX_TIMER_MS = 2_147_483_647;
 
-const retryCondition: Check = (value, path, problems) => {
+const retryCondition: Check = withSchema((value, path, problems) => {
   const ok = value === "network" || value === "timeout" ||
     (typeof value === "number" && Number.isInteger(value) && value >= 100 &&
       value <= 599);
@@ -28,9 +29,14 @@ const retryCondition: Check = (value, path, problems) => {
       }`,
     );
   }
-};
+}, {
+  anyOf: [
+    { enum: ["network", "timeout"] },
+    { type: "integer", minimum: 100, maximum: 599 },
+  ],
+});
 
-const origin: Check = (value, path, problems) => {
+const origin: Check = withSchema((value, path, problems) => {
   if (value === "*") return;
   if (typeof value !== "string") {
     problems.add(path, `must be "*" or an origin, got ${describe(value)}`);
@@ -46,7 +52,11 @@ const origin: Check = (value, path, problems) => {
       }`,
     );
   }
-};
+}, {
+  type: "string",
+  pattern: "^(\\*|[a-z][a-z0-9+.-]*://[^/?#\\s]+)$",
+  description: '"*" or an origin such as "https://app.example.com"',
+});
 
 const healthCheckPath: Check = (value, path, problems) => {
   if (
@@ -145,15 +155,19 @@ export const JWT_SPEC: Spec = {
   algorithms: arrayOf(oneOf("HS256", "RS256", "ES256"), 1),
   secret: nonEmptyString,
   secretEnv: nonEmptyString,
-  jwks: (value, path, problems) => {
+  jwks: withSchema((value, path, problems) => {
     if (
       typeof value !== "object" || value === null ||
       !Array.isArray((value as { keys?: unknown }).keys)
     ) {
       problems.add(path, `must be a JWKS object {"keys": [...]}`);
     }
-  },
-  jwksUrl: (value, path, problems) => {
+  }, {
+    type: "object",
+    required: ["keys"],
+    properties: { keys: { type: "array" } },
+  }),
+  jwksUrl: withSchema((value, path, problems) => {
     try {
       const url = new URL(String(value));
       if (url.protocol !== "https:" && url.protocol !== "http:") {
@@ -162,11 +176,11 @@ export const JWT_SPEC: Spec = {
     } catch {
       problems.add(path, `must be an http(s) URL, got ${describe(value)}`);
     }
-  },
+  }, { type: "string", format: "uri", pattern: "^[Hh][Tt][Tt][Pp][Ss]?:" }),
   issuer: nonEmptyString,
   audience: nonEmptyString,
   leewaySeconds: integer(0, 3600),
-  forwardClaims: (value, path, problems) => {
+  forwardClaims: withSchema((value, path, problems) => {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       problems.add(path, "must be an object of claim name → header name");
       return;
@@ -174,5 +188,5 @@ export const JWT_SPEC: Spec = {
     for (const [claim, header] of Object.entries(value)) {
       token(header, `${path}.${claim}`, problems);
     }
-  },
+  }, { type: "object", additionalProperties: token.schema }),
 };

@@ -10,6 +10,7 @@ import {
   number,
   oneOf,
   Problems,
+  type Spec,
   TOKEN,
 } from "./checks.ts";
 import {
@@ -32,7 +33,8 @@ export type ConfigResult =
   | { ok: true; config: GatewayConfig }
   | { ok: false; errors: string[] };
 
-const TOP_LEVEL = [
+/** The top-level keys; each needs its schema in config_schema.ts. */
+export const TOP_LEVEL = [
   "$schema",
   "admin",
   "metrics",
@@ -42,7 +44,8 @@ const TOP_LEVEL = [
   "defaults",
   "routes",
 ] as const;
-const ROUTE_KEYS = [
+/** A route's keys; each needs its schema in config_schema.ts. */
+export const ROUTE_KEYS = [
   "name",
   "path",
   "methods",
@@ -52,15 +55,26 @@ const ROUTE_KEYS = [
   "policy",
 ] as const;
 
+/** `log`: which lines are written. */
+export const LOG_SPEC: Spec = {
+  level: oneOf("debug", "info", "warn", "error"),
+  sampleRate: number(0, 1),
+};
+
+/** What a route name may be: it labels logs and metrics. */
+export const ROUTE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
 /**
  * Validates a parsed config and merges policies (built-in → `defaults` →
  * route `policy`). Reports every problem as `path.to.field: what is wrong`.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateConfig } from "./validate_config.ts";
  * const result = validateConfig({ routes: [{ name: "a", path: "/a/*", upstreams: ["ftp://x"] }] }, () => undefined);
- * console.assert(!result.ok && result.errors[0].startsWith("routes[0].upstreams[0]:"));
+ * assert.ok(!result.ok);
+ * assert.ok(result.errors[0].startsWith("routes[0].upstreams[0]:"));
  * ```
  */
 export function validateConfig(raw: unknown, env: EnvLookup): ConfigResult {
@@ -88,10 +102,7 @@ export function validateConfig(raw: unknown, env: EnvLookup): ConfigResult {
     })(raw.trustedProxies, "trustedProxies", problems);
   }
   if ("log" in raw) {
-    checkSpec(raw.log, "log", problems, {
-      level: oneOf("debug", "info", "warn", "error"),
-      sampleRate: number(0, 1),
-    });
+    checkSpec(raw.log, "log", problems, LOG_SPEC);
   }
   if ("serverTiming" in raw) {
     boolean(raw.serverTiming, "serverTiming", problems);
@@ -173,7 +184,7 @@ function readRoutes(
     const path = join("routes", i);
     if (!checkObject(raw, path, problems, ROUTE_KEYS)) return;
     if (
-      typeof raw.name !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(raw.name)
+      typeof raw.name !== "string" || !ROUTE_NAME.test(raw.name)
     ) {
       problems.add(
         join(path, "name"),
