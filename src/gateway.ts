@@ -101,9 +101,30 @@ export interface Gateway {
  * serve.
  *
  * @example
- * ```ts ignore
- * const gateway = createGateway({ config });
- * Deno.serve((req, info) => gateway.fetch(req, { address: info.remoteAddr.hostname }));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createGateway } from "./gateway.ts";
+ * import { parseConfig } from "./config/load_config.ts";
+ *
+ * const parsed = parseConfig(JSON.stringify({
+ *   routes: [{ name: "users", path: "/api/users/*", upstreams: ["http://10.0.0.5:8080/v1"], stripPrefix: "/api" }],
+ * }), () => undefined);
+ * assert.ok(parsed.ok);
+ * const seen: string[] = [];
+ * const gateway = createGateway({
+ *   config: parsed.config,
+ *   // Upstream calls go through `fetch`; on a server leave it out.
+ *   fetch: (input) => {
+ *     seen.push(new Request(input).url);
+ *     return Promise.resolve(new Response("user 7"));
+ *   },
+ *   logSink: () => {},
+ * });
+ * // Serve it with Deno.serve((req, info) => gateway.fetch(req, { address: info.remoteAddr.hostname })).
+ * const response = await gateway.fetch(new Request("http://gw.test/api/users/7"));
+ * assert.equal(await response.text(), "user 7");
+ * assert.deepEqual(seen, ["http://10.0.0.5:8080/v1/users/7"]);
+ * await gateway.close();
  * ```
  */
 export function createGateway(options: GatewayOptions): Gateway {

@@ -13,10 +13,11 @@ import { equalBytes, sha256 } from "./constant_time.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createApiKeyCheck } from "./api_keys.ts";
  * const isValidKey = createApiKeyCheck(["k-1", "k-2"]);
- * await isValidKey("k-2"); // true
- * await isValidKey("k-3"); // false
+ * assert.equal(await isValidKey("k-2"), true);
+ * assert.equal(await isValidKey("k-3"), false);
  * ```
  */
 export function createApiKeyCheck(

@@ -40,6 +40,7 @@ const BEARER = /^Bearer +(.*?) *$/i;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createAuthenticator } from "./authenticator.ts";
  * import { systemClock } from "../resilience/clock.ts";
  * const authenticate = createAuthenticator(
@@ -47,7 +48,9 @@ const BEARER = /^Bearer +(.*?) *$/i;
  *   { fetch, clock: systemClock },
  * );
  * const result = await authenticate(new Headers({ "x-api-key": "k-1" }));
- * // result: { ok: true, claimHeaders: [] }
+ * assert.deepEqual(result, { ok: true, claimHeaders: [] });
+ * const wrong = await authenticate(new Headers({ "x-api-key": "k-2" }));
+ * assert.equal(wrong.ok, false);
  * ```
  */
 export function createAuthenticator(
@@ -104,8 +107,9 @@ export function createAuthenticator(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { inboundAuthHeaders } from "./authenticator.ts";
- * inboundAuthHeaders({ apiKeys: ["k"], jwt: null }); // ["authorization", "x-api-key"]
+ * assert.deepEqual(inboundAuthHeaders({ apiKeys: ["k"], jwt: null }), ["authorization", "x-api-key"]);
  * ```
  */
 export function inboundAuthHeaders(auth: RouteAuth): string[] {

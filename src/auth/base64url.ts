@@ -11,9 +11,11 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeBase64Url } from "./base64url.ts";
- * decodeBase64Url("aGk"); // Uint8Array [104, 105]
- * decodeBase64Url("aGk="); // null: padding is not base64url in a JWT
+ * assert.deepEqual(decodeBase64Url("aGk"), new Uint8Array([104, 105]));
+ * // Padding is not base64url in a JWT.
+ * assert.equal(decodeBase64Url("aGk="), null);
  * ```
  */
 export function decodeBase64Url(text: string): Uint8Array<ArrayBuffer> | null {

@@ -15,9 +15,12 @@ const MAX_VALUE_LENGTH = 4096;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { claimHeaders } from "./claim_headers.ts";
- * claimHeaders({ sub: "u-1", roles: ["a"] }, { sub: "x-user-id", roles: "x-roles" });
- * // [["x-user-id", "u-1"], ["x-roles", '["a"]']]
+ * assert.deepEqual(
+ *   claimHeaders({ sub: "u-1", roles: ["a"] }, { sub: "x-user-id", roles: "x-roles" }),
+ *   [["x-user-id", "u-1"], ["x-roles", '["a"]']],
+ * );
  * ```
  */
 export function claimHeaders(

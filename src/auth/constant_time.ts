@@ -32,9 +32,10 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { constantTimeEqual } from "./constant_time.ts";
- * await constantTimeEqual("s3cret", "s3cret"); // true
- * await constantTimeEqual("s3cret", "s3creT"); // false
+ * assert.equal(await constantTimeEqual("s3cret", "s3cret"), true);
+ * assert.equal(await constantTimeEqual("s3cret", "s3creT"), false);
  * ```
  */
 export async function constantTimeEqual(

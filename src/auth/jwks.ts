@@ -41,10 +41,11 @@ const REFETCH_COOLDOWN_MS = 30_000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createStaticJwks } from "./jwks.ts";
  * const key = { kty: "EC", kid: "a" } as JsonWebKey;
  * const source = createStaticJwks({ keys: [key] });
- * (await source.keysFor("a")).length; // 1
+ * assert.equal((await source.keysFor("a")).length, 1);
  * ```
  */
 export function createStaticJwks(jwks: { keys: JsonWebKey[] }): JwksSource {

@@ -49,9 +49,10 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { looksLikeJwt } from "./jwt.ts";
- * looksLikeJwt("eyJhbGciOiJIUzI1NiJ9.e30.c2ln"); // true
- * looksLikeJwt("k-123"); // false
+ * assert.equal(looksLikeJwt("eyJhbGciOiJIUzI1NiJ9.e30.c2ln"), true);
+ * assert.equal(looksLikeJwt("k-123"), false);
  * ```
  */
 export function looksLikeJwt(credential: string): boolean {

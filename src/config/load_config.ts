@@ -12,9 +12,11 @@ export type { ConfigResult, EnvLookup };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "./load_config.ts";
  * const result = parseConfig("{", () => undefined);
- * console.assert(!result.ok && result.errors[0].startsWith("(root): invalid JSON"));
+ * assert.ok(!result.ok);
+ * assert.ok(result.errors[0].startsWith("(root): invalid JSON"));
  * ```
  */
 export function parseConfig(text: string, env: EnvLookup): ConfigResult {

@@ -26,11 +26,12 @@ const MAPPED_IPV4 = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createProxyTrust } from "./client_address.ts";
  * const isTrusted = createProxyTrust(["10.0.0.0/8", "fd00::/8"]);
- * isTrusted("10.1.2.3"); // true
- * isTrusted("::ffff:10.1.2.3"); // true
- * isTrusted("192.0.2.1"); // false
+ * assert.equal(isTrusted("10.1.2.3"), true);
+ * assert.equal(isTrusted("::ffff:10.1.2.3"), true);
+ * assert.equal(isTrusted("192.0.2.1"), false);
  * ```
  */
 export function createProxyTrust(
@@ -50,9 +51,10 @@ export function createProxyTrust(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isProxyEntry } from "./client_address.ts";
- * isProxyEntry("10.0.0.0/8"); // true
- * isProxyEntry("proxy.internal"); // false
+ * assert.equal(isProxyEntry("10.0.0.0/8"), true);
+ * assert.equal(isProxyEntry("proxy.internal"), false);
  * ```
  */
 export function isProxyEntry(entry: string): boolean {
@@ -73,11 +75,12 @@ export function isProxyEntry(entry: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createProxyTrust, resolveClientAddress } from "./client_address.ts";
  * const isTrusted = createProxyTrust(["10.0.0.0/8"]);
  * const headers = new Headers({ "x-forwarded-for": "6.6.6.6, 203.0.113.9, 10.0.0.2" });
- * resolveClientAddress("10.0.0.1", headers, isTrusted); // "203.0.113.9"
- * resolveClientAddress("198.51.100.7", headers, isTrusted); // "198.51.100.7"
+ * assert.equal(resolveClientAddress("10.0.0.1", headers, isTrusted), "203.0.113.9");
+ * assert.equal(resolveClientAddress("198.51.100.7", headers, isTrusted), "198.51.100.7");
  * ```
  */
 export function resolveClientAddress(

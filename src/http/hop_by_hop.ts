@@ -21,9 +21,10 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { connectionListed } from "./hop_by_hop.ts";
  * const named = connectionListed(new Headers({ connection: "close, X-Secret" }));
- * console.assert(named?.has("x-secret"));
+ * assert.ok(named?.has("x-secret"));
  * ```
  */
 export function connectionListed(headers: Headers): Set<string> | null {

@@ -16,11 +16,12 @@ export const GATEWAY_RESPONSE_HEADERS: Readonly<Record<string, string>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { GatewayError } from "../errors.ts";
  * import { problemResponse } from "./problem.ts";
  * const res = problemResponse(new GatewayError(404, "no_route", "No route for GET /x"), "abc");
- * console.assert(res.status === 404);
- * console.assert(res.headers.get("content-type") === "application/problem+json");
+ * assert.equal(res.status, 404);
+ * assert.equal(res.headers.get("content-type"), "application/problem+json");
  * ```
  */
 export function problemResponse(

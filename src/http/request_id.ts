@@ -6,9 +6,10 @@ const ACCEPTABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestIdFor } from "./request_id.ts";
- * console.assert(requestIdFor("abc-123") === "abc-123");
- * console.assert(requestIdFor("bad id\n") !== "bad id\n");
+ * assert.equal(requestIdFor("abc-123"), "abc-123");
+ * assert.notEqual(requestIdFor("bad id\n"), "bad id\n");
  * ```
  */
 export function requestIdFor(clientValue: string | null): string {

@@ -4,9 +4,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitTarget } from "./split_target.ts";
  * const { pathname, search } = splitTarget("http://h:1/a/b?x=1");
- * console.assert(pathname === "/a/b" && search === "?x=1");
+ * assert.equal(pathname, "/a/b");
+ * assert.equal(search, "?x=1");
  * ```
  */
 export function splitTarget(url: string): { pathname: string; search: string } {

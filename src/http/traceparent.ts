@@ -19,10 +19,12 @@ export interface TraceContext {
 /**
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { continueTrace } from "./traceparent.ts";
  * const t = continueTrace("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
- * console.assert(t.traceId === "4bf92f3577b34da6a3ce929d0e0e4736");
- * console.assert(t.traceparent.endsWith("-01") && !t.traceparent.includes("00f067aa0ba902b7"));
+ * assert.equal(t.traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
+ * assert.ok(t.traceparent.endsWith("-01"));
+ * assert.ok(!t.traceparent.includes("00f067aa0ba902b7"));
  * ```
  */
 export function continueTrace(incoming: string | null): TraceContext {

@@ -18,10 +18,11 @@ const CONTROL = /[\x00-\x1f\x7f]/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { upstreamUrl } from "./upstream_url.ts";
  * const up = { url: "http://10.0.0.5:8080/v1", origin: "http://10.0.0.5:8080", basePath: "/v1" };
- * console.assert(upstreamUrl(up, "/api/users/7", "?x=1", "/api") === "http://10.0.0.5:8080/v1/users/7?x=1");
- * console.assert(upstreamUrl(up, "/api/%2e%2e/admin", "", "/api") === null);
+ * assert.equal(upstreamUrl(up, "/api/users/7", "?x=1", "/api"), "http://10.0.0.5:8080/v1/users/7?x=1");
+ * assert.equal(upstreamUrl(up, "/api/%2e%2e/admin", "", "/api"), null);
  * ```
  */
 export function upstreamUrl(

@@ -66,6 +66,7 @@ export interface AccessLogOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createAccessLog } from "./access_log.ts";
  * const lines: string[] = [];
  * const writeAccess = createAccessLog({ sampleRate: 0, sink: (l) => lines.push(l) });
@@ -75,7 +76,9 @@ export interface AccessLogOptions {
  *   ttfbMs: null, bytesIn: 0, bytesOut: 180, flags: ["UT", "RT"],
  *   clientAddress: "203.0.113.7", traceId: null,
  * });
- * lines.length; // 1, although sampleRate is 0
+ * // Written although sampleRate is 0: a 504 with flags is always logged.
+ * assert.equal(lines.length, 1);
+ * assert.equal(JSON.parse(lines[0]).flags, "UT,RT");
  * ```
  */
 export function createAccessLog(

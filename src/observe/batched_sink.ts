@@ -14,6 +14,7 @@ export interface BatchedSink {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { batchedSink } from "./batched_sink.ts";
  * import { systemClock } from "../resilience/clock.ts";
  * const chunks: string[] = [];
@@ -21,7 +22,7 @@ export interface BatchedSink {
  * sink('{"msg":"a"}');
  * sink('{"msg":"b"}');
  * flush();
- * // chunks: ['{"msg":"a"}\n{"msg":"b"}\n']
+ * assert.deepEqual(chunks, ['{"msg":"a"}\n{"msg":"b"}\n']);
  * ```
  */
 export function batchedSink(

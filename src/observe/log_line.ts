@@ -24,9 +24,12 @@ function logValue(_key: string, value: unknown): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toLogLine } from "./log_line.ts";
- * toLogLine({ msg: "x", err: new TypeError("bad") });
- * // '{"msg":"x","err":{"name":"TypeError","message":"bad"}}'
+ * assert.equal(
+ *   toLogLine({ msg: "x", err: new TypeError("bad") }),
+ *   '{"msg":"x","err":{"name":"TypeError","message":"bad"}}',
+ * );
  * ```
  */
 export function toLogLine(record: Record<string, unknown>): string {

@@ -44,12 +44,13 @@ const dropped: LogMethod = () => {};
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLogger } from "./logger.ts";
  * const lines: string[] = [];
  * const log = createLogger({ level: "info", sink: (l) => lines.push(l), now: () => 0 });
  * log.debug("ignored");
  * log.warn("store unreachable", { operation: "get" });
- * lines; // ['{"time":"1970-01-01T00:00:00.000Z","level":"warn","msg":"store unreachable","operation":"get"}']
+ * assert.deepEqual(lines, ['{"time":"1970-01-01T00:00:00.000Z","level":"warn","msg":"store unreachable","operation":"get"}']);
  * ```
  */
 export function createLogger(options: LoggerOptions): Logger {

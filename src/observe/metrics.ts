@@ -111,11 +111,12 @@ const BUILD_INFO = familyHeader(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { GatewayMetrics } from "./metrics.ts";
  * const metrics = new GatewayMetrics();
  * metrics.requestFinished("users", "GET", 200, 0.012);
  * const text = metrics.render([{ route: "users", upstream: "http://a", state: "closed" }]);
- * text.includes('gateway_requests_total{route="users",method="GET",status="200"} 1'); // true
+ * assert.equal(text.includes('gateway_requests_total{route="users",method="GET",status="200"} 1'), true);
  * ```
  */
 export class GatewayMetrics {

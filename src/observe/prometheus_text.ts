@@ -16,8 +16,9 @@ export const PROMETHEUS_CONTENT_TYPE =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeLabelValue } from "./prometheus_text.ts";
- * escapeLabelValue('a"b\\c\nd'); // 'a\\"b\\\\c\\nd'
+ * assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
  * ```
  */
 export function escapeLabelValue(value: string): string {
@@ -35,8 +36,9 @@ function escapeHelp(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatLabels } from "./prometheus_text.ts";
- * formatLabels(["route", "status"], ["users", 200]); // 'route="users",status="200"'
+ * assert.equal(formatLabels(["route", "status"], ["users", 200]), 'route="users",status="200"');
  * ```
  */
 export function formatLabels(

@@ -15,11 +15,12 @@ export interface WindowRate {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RateWindow } from "./rate_window.ts";
  * const window = new RateWindow(0);
  * window.record(500, false);
  * window.record(900, true);
- * window.rate(2_000); // { requestsPerSecond: 1, errorRate: 0.5 }
+ * assert.deepEqual(window.rate(2_000), { requestsPerSecond: 1, errorRate: 0.5 });
  * ```
  */
 export class RateWindow {

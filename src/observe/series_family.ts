@@ -19,10 +19,11 @@ type Key = string | number;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SeriesFamily } from "./series_family.ts";
  * const retries = new SeriesFamily(["route"]);
  * retries.of1("users").value++;
- * retries.all()[0]; // { labels: 'route="users"', value: 1 }
+ * assert.deepEqual(retries.all()[0], { labels: 'route="users"', value: 1 });
  * ```
  */
 export class SeriesFamily {

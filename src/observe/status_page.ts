@@ -123,9 +123,10 @@ poll();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderStatusPage, STATUS_PAGE_HEADERS } from "./status_page.ts";
  * const page = new Response(renderStatusPage(), { headers: STATUS_PAGE_HEADERS });
- * page.headers.get("content-type"); // "text/html; charset=utf-8"
+ * assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
  * ```
  */
 export function renderStatusPage(options: StatusPageOptions = {}): string {

@@ -14,8 +14,9 @@ import type { StatusSnapshot } from "./status_snapshot.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatRemaining } from "./status_view.ts";
- * formatRemaining(125_000); // "2 min 05 s"
+ * assert.equal(formatRemaining(125_000), "2 min 05 s");
  * ```
  */
 export function formatRemaining(ms: number): string {
@@ -32,11 +33,13 @@ export function formatRemaining(ms: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { summarizeSnapshot } from "./status_view.ts";
- * summarizeSnapshot({
+ * const summary = summarizeSnapshot({
  *   generatedAt: 0, routes: [], breakers: [],
  *   store: { healthy: true, errors: 0, lastError: null },
- * }); // "0 routes. 0 of 0 breakers open, 0 half-open. Store healthy."
+ * });
+ * assert.equal(summary, "0 routes. 0 of 0 breakers open, 0 half-open. Store healthy.");
  * ```
  */
 export function summarizeSnapshot(snapshot: StatusSnapshot): string {
@@ -59,6 +62,7 @@ export function summarizeSnapshot(snapshot: StatusSnapshot): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderStatusSections } from "./status_view.ts";
  * const html = renderStatusSections({
  *   generatedAt: 0,
@@ -66,7 +70,7 @@ export function summarizeSnapshot(snapshot: StatusSnapshot): string {
  *   breakers: [],
  *   store: { healthy: true, errors: 0, lastError: null },
  * }, 0);
- * html.includes('data-route="users"'); // true
+ * assert.equal(html.includes('data-route="users"'), true);
  * ```
  */
 export function renderStatusSections(

@@ -77,11 +77,22 @@ export interface BreakerBoardOptions {
  * The gateway's breakers.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BreakerBoard } from "./breaker_board.ts";
+ * import { systemClock } from "./clock.ts";
+ * import { BUILT_IN_POLICY } from "../config/defaults.ts";
+ * import { MemoryBreakerStore } from "../runtime/memory/breaker_store.ts";
+ *
  * const board = new BreakerBoard({ clock: systemClock, store: new MemoryBreakerStore() });
- * board.register("users", "http://10.0.0.5:8080/v1", route.policy.breaker);
+ * board.register("users", "http://10.0.0.5:8080/v1", BUILT_IN_POLICY.breaker);
  * const admission = await board.admit("users", "http://10.0.0.5:8080/v1");
- * if (admission.allowed) admission.report({ failure: false, durationMs: 31 });
+ * assert.ok(admission.allowed);
+ * admission.report({ failure: false, durationMs: 31 });
+ * const [view] = board.views();
+ * assert.equal(view.state, "closed");
+ * assert.equal(view.calls, 1);
+ * await board.close();
  * ```
  */
 export class BreakerBoard {

@@ -37,8 +37,14 @@ const STATE_RANK: Record<BreakerStateName, number> = {
  * instance settles on the same answer.
  *
  * @example
- * ```ts ignore
- * if (isNewerState(remote, local)) adopt(remote);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isNewerState } from "./breaker_merge.ts";
+ * const open = { state: "open", epoch: 3, changedAt: 1_000, openUntil: 31_000, forced: false } as const;
+ * const closed = { state: "closed", epoch: 2, changedAt: 2_000, openUntil: null, forced: false } as const;
+ * // The higher epoch wins, whatever the clocks of the two instances say.
+ * assert.equal(isNewerState(open, closed), true);
+ * assert.equal(isNewerState(closed, open), false);
  * ```
  */
 export function isNewerState(a: BreakerState, b: BreakerState): boolean {

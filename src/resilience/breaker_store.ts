@@ -106,8 +106,12 @@ export interface AdvisoryBreakerStore extends BreakerStoreBase {
  * Where breaker state is shared.
  *
  * @example
- * ```ts ignore
- * const board = new BreakerBoard({ clock: systemClock, store: new MemoryBreakerStore() });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type BreakerStore, isAtomicStore } from "./breaker_store.ts";
+ * import { MemoryBreakerStore } from "../runtime/memory/breaker_store.ts";
+ * const store: BreakerStore = new MemoryBreakerStore();
+ * assert.equal(isAtomicStore(store), true);
  * ```
  */
 export type BreakerStore = AtomicBreakerStore | AdvisoryBreakerStore;

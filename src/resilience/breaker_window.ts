@@ -157,9 +157,14 @@ export class TimeWindow implements OutcomeWindow {
  * same kind (a policy change from count to time starts empty).
  *
  * @example
- * ```ts ignore
- * const window = createWindow(policy.breaker);
- * window.record(true, false, clock.now());
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createWindow } from "./breaker_window.ts";
+ * const window = createWindow({ window: "count", size: 2 });
+ * window.record(true, false, 0);
+ * window.record(false, false, 0);
+ * window.record(false, true, 0); // the first call falls out of the window
+ * assert.deepEqual(window.stats(0), { calls: 2, failures: 0, slowCalls: 1 });
  * ```
  */
 export function createWindow(

@@ -77,12 +77,33 @@ export const HALF_OPEN_RETRY_AFTER_MS = 1000;
  * One breaker (one route × upstream).
  *
  * @example
- * ```ts ignore
- * const breaker = new CircuitBreaker({ policy, clock: systemClock });
- * const admission = breaker.admit();
- * if (admission.allowed) {
- *   breaker.record(admission.epoch, admission.probe, { failure: false, durationMs: 12 });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CircuitBreaker } from "./circuit_breaker.ts";
+ * import type { Clock } from "./clock.ts";
+ *
+ * let now = 0;
+ * const clock: Clock = { now: () => now, setTimeout: () => () => {} };
+ * const breaker = new CircuitBreaker({
+ *   policy: {
+ *     window: "count", size: 4, minCalls: 2, failureRate: 0.5,
+ *     slowCallMs: null, slowCallRate: 1, openMs: 10_000, halfOpenProbes: 1,
+ *   },
+ *   clock,
+ * });
+ * for (let call = 0; call < 2; call++) {
+ *   const admission = breaker.admit();
+ *   assert.ok(admission.allowed);
+ *   breaker.record(admission.epoch, admission.probe, { failure: true, durationMs: 12 });
  * }
+ * assert.equal(breaker.state.state, "open");
+ * assert.deepEqual(breaker.admit(), { allowed: false, retryAfterMs: 10_000 });
+ *
+ * now += 10_000; // openMs later, one probe goes through; its success closes
+ * const probe = breaker.admit();
+ * assert.ok(probe.allowed && probe.probe);
+ * breaker.record(probe.epoch, probe.probe, { failure: false, durationMs: 8 });
+ * assert.equal(breaker.state.state, "closed");
  * ```
  */
 export class CircuitBreaker {

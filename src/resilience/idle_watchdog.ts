@@ -22,12 +22,36 @@ export interface IdleWatchdog {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { idleWatchdog } from "./idle_watchdog.ts";
- * import { systemClock } from "./clock.ts";
+ * import type { Clock } from "./clock.ts";
+ *
+ * // A hand-driven clock: `advance` runs the timers that come due.
+ * let now = 0;
+ * const timers = new Set<{ at: number; fn: () => void }>();
+ * const clock: Clock = {
+ *   now: () => now,
+ *   setTimeout(fn, ms) {
+ *     const timer = { at: now + ms, fn };
+ *     timers.add(timer);
+ *     return () => timers.delete(timer);
+ *   },
+ * };
+ * const advance = (ms: number) => {
+ *   now += ms;
+ *   for (const timer of [...timers]) {
+ *     if (timer.at <= now && timers.delete(timer)) timer.fn();
+ *   }
+ * };
  *
  * const controller = new AbortController();
- * const watchdog = idleWatchdog(systemClock, 30_000, () => controller.abort());
- * watchdog.touch(); // on every chunk
+ * const watchdog = idleWatchdog(clock, 30_000, () => controller.abort());
+ * advance(20_000);
+ * watchdog.touch(); // a chunk arrived: the silence starts again
+ * advance(20_000);
+ * assert.equal(controller.signal.aborted, false);
+ * advance(10_000); // 30 s without a chunk
+ * assert.equal(controller.signal.aborted, true);
  * watchdog.stop(); // when the body ends
  * ```
  */

@@ -12,11 +12,15 @@ import type { Clock } from "./clock.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sleep } from "./sleep.ts";
  * import { systemClock } from "./clock.ts";
  *
  * const clientGone = new AbortController();
- * await sleep(systemClock, 1, clientGone.signal);
+ * const waiting = sleep(systemClock, 60_000, clientGone.signal);
+ * clientGone.abort(new Error("client went away"));
+ * // The wait ends at once with the signal's reason; no timer is left behind.
+ * await assert.rejects(waiting, /client went away/);
  * ```
  */
 export function sleep(

@@ -56,6 +56,7 @@ export type OtelContinueTrace = (
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { otelTraceContinuer } from "./otel.ts";
  * const continueTrace = otelTraceContinuer((name) =>
  *   name === "OTEL_DENO" ? "true" : undefined
@@ -64,9 +65,9 @@ export type OtelContinueTrace = (
  *   headers: { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" },
  * });
  * const context = continueTrace!(request, { name: "api", path: "/api/*" });
- * console.assert(context.traceId === "4bf92f3577b34da6a3ce929d0e0e4736");
- * console.assert(context.traceparent === null);
- * console.assert(otelTraceContinuer(() => undefined) === undefined);
+ * assert.equal(context.traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
+ * assert.equal(context.traceparent, null);
+ * assert.equal(otelTraceContinuer(() => undefined), undefined);
  * ```
  */
 export function otelTraceContinuer(

@@ -22,10 +22,18 @@ interface StoredEntry extends VersionedValue {
  * boards to simulate instances sharing a store.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemoryBreakerStore } from "./breaker_store.ts";
+ *
  * const store = new MemoryBreakerStore();
- * const a = new BreakerBoard({ clock, store });
- * const b = new BreakerBoard({ clock, store });
+ * const open = { state: "open", epoch: 1, changedAt: 0, openUntil: 30_000, forced: false } as const;
+ * // Write only if the key is still absent: the first instance wins ...
+ * assert.equal(await store.commit([{ key: "users", version: null }], [{ key: "users", value: open }]), true);
+ * // ... and a second one, checking the same, learns it lost.
+ * assert.equal(await store.commit([{ key: "users", version: null }], [{ key: "users", value: open }]), false);
+ * const [stored] = await store.get(["users"]);
+ * assert.deepEqual(stored?.value, open);
  * ```
  */
 export class MemoryBreakerStore implements AtomicBreakerStore {

@@ -65,6 +65,7 @@ const NO_ROUTE = "(none)";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { analyticsWriter } from "./analytics_engine.ts";
  * const points: unknown[] = [];
  * const onExchange = analyticsWriter({ writeDataPoint: (p) => points.push(p) });
@@ -74,9 +75,11 @@ const NO_ROUTE = "(none)";
  *   ttfbMs: null, bytesIn: 0, bytesOut: 180, flags: ["UT", "RT"],
  *   clientAddress: null, traceId: null,
  * });
- * // points[0]: { indexes: ["users"],
- * //   blobs: ["users", "GET", "5xx", "http://10.0.0.5:8080/v1", "UT,RT"],
- * //   doubles: [504, 30012, -1, 3, 0, 180] }
+ * assert.deepEqual(points[0], {
+ *   indexes: ["users"],
+ *   blobs: ["users", "GET", "5xx", "http://10.0.0.5:8080/v1", "UT,RT"],
+ *   doubles: [504, 30012, -1, 3, 0, 180],
+ * });
  * ```
  */
 export function analyticsWriter(
