@@ -25,13 +25,3 @@ export function decodeBase64Url(text: string): Uint8Array<ArrayBuffer> | null {
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
 }
-
-/** Encodes bytes as unpadded base64url (used to build test tokens and keys). */
-export function encodeBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(
-    /=+$/,
-    "",
-  );
-}

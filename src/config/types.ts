@@ -4,12 +4,21 @@
  *
  * The JSON users write (`gateway.json`) has the same shape with most fields
  * optional; see `validate_config.ts` for the rules and `defaults.ts` for the
- * built-in values.
+ * built-in values. The policies the resilience module acts on are its own
+ * types, reused here.
+ *
+ * @module
  */
+
+import type { BreakerPolicy } from "../resilience/circuit_breaker.ts";
+import type { RateLimitPolicy } from "../resilience/rate_limiter.ts";
+
+export type { BreakerPolicy, RateLimitPolicy };
 
 /** A failure kind that `retry.on` may name besides status codes. */
 export type RetryCondition = "network" | "timeout" | number;
 
+/** Deadlines of one exchange (`timeouts`). */
 export interface TimeoutPolicy {
   /** One attempt, from sending to response headers (connect included). */
   headersMs: number;
@@ -24,6 +33,7 @@ export interface TimeoutPolicy {
   firstByteMs: number | null;
 }
 
+/** Caps retries against the load a route is offered (`retry.budget`). */
 export interface RetryBudgetPolicy {
   /** Retries allowed per request offered, over the sliding window. */
   ratio: number;
@@ -31,32 +41,22 @@ export interface RetryBudgetPolicy {
   minPerSecond: number;
 }
 
+/** When and how a failed attempt is tried again (`retry`). */
 export interface RetryPolicy {
   /** Extra attempts after the first. */
   retries: number;
+  /** Backoff base: attempt n waits random(0, min(maxMs, baseMs·2ⁿ)). */
   baseMs: number;
+  /** Longest backoff wait. */
   maxMs: number;
+  /** Failures worth a retry: `"network"`, `"timeout"`, status codes. */
   on: RetryCondition[];
+  /** A `Retry-After` up to this is waited out; a longer one sends the response back. */
   retryAfterCapMs: number;
+  /** The retry budget. */
   budget: RetryBudgetPolicy;
+  /** A request body up to this size is kept for replay; larger ones are sent once. */
   replayBufferBytes: number;
-}
-
-export interface BreakerPolicy {
-  window: "count" | "time";
-  /** Calls (count window) or seconds (time window). */
-  size: number;
-  minCalls: number;
-  failureRate: number;
-  /** A call slower than this is slow; `null` turns slow-call detection off. */
-  slowCallMs: number | null;
-  slowCallRate: number;
-  openMs: number;
-  halfOpenProbes: number;
-  /** Also opens after this many failures in a row, whatever the window. */
-  consecutiveFailures: number;
-  /** Each re-open after a failed probe doubles the open time, up to this. */
-  maxOpenMs: number;
 }
 
 /** How requests spread over a route's upstreams (see `src/balance/`). */
@@ -66,7 +66,9 @@ export type BalancePolicy = "p2c" | "round_robin" | "failover";
 export interface HealthCheckPolicy {
   /** Path probed on each upstream (after its base path); 2xx/3xx passes. */
   path: string;
+  /** How often each upstream is probed. */
   intervalMs: number;
+  /** A probe slower than this failed. */
   timeoutMs: number;
   /** Failed probes in a row that make an upstream unhealthy. */
   unhealthyThreshold: number;
@@ -74,27 +76,29 @@ export interface HealthCheckPolicy {
   healthyThreshold: number;
 }
 
+/** Caps the exchanges in flight (`bulkhead`). */
 export interface BulkheadPolicy {
   /** In-flight exchanges per route; `null` is unlimited. */
   maxConcurrent: number | null;
 }
 
+/** Cross-origin requests from browsers (`cors`). */
 export interface CorsPolicy {
   /** Allowed origins; `["*"]` allows any. */
   origins: string[];
+  /** Methods a preflight allows. */
   methods: string[];
+  /** Request headers a preflight allows. */
   headers: string[];
+  /** Response headers scripts may read. */
   exposeHeaders: string[];
+  /** Whether cookies and credentials may be sent (never with `*`). */
   credentials: boolean;
+  /** How long a browser may cache a preflight. */
   maxAgeSeconds: number;
 }
 
-export interface RateLimitPolicy {
-  /** Requests allowed per client address per window. */
-  requests: number;
-  windowSeconds: number;
-}
-
+/** Server-sent events (`sse`). */
 export interface SsePolicy {
   /** Upstream silence after which a `:` comment is sent at an event boundary; `null`: off. */
   heartbeatMs: number | null;
@@ -103,6 +107,7 @@ export interface SsePolicy {
 /** A content coding the gateway can apply. */
 export type Encoding = "br" | "gzip";
 
+/** Response compression (`compression`). */
 export interface CompressionPolicy {
   /** Codings offered, in the gateway's order of preference. */
   encodings: Encoding[];
@@ -110,25 +115,38 @@ export interface CompressionPolicy {
   minBytes: number;
 }
 
+/** Everything a route does around its upstream call, after merging. */
 export interface Policy {
+  /** Deadlines. */
   timeouts: TimeoutPolicy;
+  /** Retries. */
   retry: RetryPolicy;
+  /** The circuit breaker of each upstream. */
   breaker: BreakerPolicy;
+  /** Concurrency cap. */
   bulkhead: BulkheadPolicy;
   /** Largest request body; `null` is unlimited. */
   maxBodyBytes: number | null;
+  /** CORS; `null` is off. */
   cors: CorsPolicy | null;
+  /** Per-client rate limit; `null` is off. */
   rateLimit: RateLimitPolicy | null;
+  /** How requests spread over the upstreams. */
   balance: BalancePolicy;
+  /** Active health checks; `null` is off. */
   healthCheck: HealthCheckPolicy | null;
+  /** Server-sent events. */
   sse: SsePolicy;
-  /** `null` when off (`compression: false`). */
+  /** Response compression; `null` when off (`compression: false`). */
   compression: CompressionPolicy | null;
 }
 
+/** A JWT signature algorithm the gateway verifies. */
 export type JwtAlgorithm = "HS256" | "RS256" | "ES256";
 
+/** JWT verification of a route (`auth.jwt`). */
 export interface JwtAuth {
+  /** Accepted algorithms; a token signed otherwise is refused. */
   algorithms: JwtAlgorithm[];
   /** HS256 shared secret (resolved from `secretEnv` at load). */
   secret: string | null;
@@ -136,7 +154,9 @@ export interface JwtAuth {
   jwks: { keys: JsonWebKey[] } | null;
   /** Remote JWKS, fetched and cached. */
   jwksUrl: string | null;
+  /** Required `iss`; `null` accepts any. */
   issuer: string | null;
+  /** Required in `aud`; `null` accepts any. */
   audience: string | null;
   /** Allowed clock skew for `exp`/`nbf`. */
   leewaySeconds: number;
@@ -144,9 +164,11 @@ export interface JwtAuth {
   forwardClaims: Record<string, string>;
 }
 
+/** Who may call a route (`auth`). */
 export interface RouteAuth {
   /** API keys accepted (from config or the env variable), empty when none. */
   apiKeys: string[];
+  /** JWT verification; `null` when the route takes API keys only. */
   jwt: JwtAuth | null;
 }
 
@@ -160,6 +182,7 @@ export interface UpstreamAddress {
   basePath: string;
 }
 
+/** One upstream of a route, parsed once at load. */
 export interface Upstream extends UpstreamAddress {
   /** Relative share of traffic, 1–100. */
   weight: number;
@@ -167,23 +190,33 @@ export interface Upstream extends UpstreamAddress {
   backup: boolean;
 }
 
+/** One route: where requests matching `path` go and how. */
 export interface Route {
+  /** Unique; the label in logs and metrics. */
   name: string;
+  /** A Hono pattern such as `/api/users/*`. */
   path: string;
   /** Upper-case methods; `null` allows all. */
   methods: string[] | null;
+  /** The upstreams, balanced as `policy.balance` says. */
   upstreams: Upstream[];
+  /** Removed from the request path before the upstream's base path is put in front; "" for none. */
   stripPrefix: string;
+  /** Who may call; `null` is anyone. */
   auth: RouteAuth | null;
+  /** Built-in defaults, `defaults` and the route's `policy`, merged. */
   policy: Policy;
 }
 
+/** Which log lines are written (`log`). */
 export interface LogSettings {
+  /** Lines below this level are dropped (access lines excepted). */
   level: "debug" | "info" | "warn" | "error";
   /** Share of ordinary access lines written, 0..1 (status ≥ 500 or flagged lines always are). */
   sampleRate: number;
 }
 
+/** The whole validated configuration. */
 export interface GatewayConfig {
   /** Admin bearer token; `null` turns admin endpoints off. */
   adminToken: string | null;
@@ -194,8 +227,10 @@ export interface GatewayConfig {
   metricsTokens: string[];
   /** CIDRs or addresses whose X-Forwarded-For/Forwarded are believed. */
   trustedProxies: string[];
+  /** Logging. */
   log: LogSettings;
   /** Add `Server-Timing` to responses. */
   serverTiming: boolean;
+  /** Matched in order; the first match wins. */
   routes: Route[];
 }

@@ -8,7 +8,7 @@
  * local state.
  */
 
-import type { BreakerPolicy } from "../config/types.ts";
+import type { BreakerPolicy } from "./circuit_breaker.ts";
 import {
   type Admission,
   allowedAdmission,
@@ -32,14 +32,23 @@ export type { CallOutcome } from "./circuit_breaker.ts";
 
 /** One breaker as `/_gateway/breakers`, metrics and the status page show it. */
 export interface BreakerView {
+  /** The route name. */
   route: string;
+  /** The upstream URL as configured. */
   upstream: string;
+  /** Closed, open or half-open. */
   state: BreakerStateName;
+  /** Bumped on every transition. */
   epoch: number;
+  /** When an open breaker may half-open (epoch ms); `null` otherwise. */
   openUntil: number | null;
+  /** Calls in the current window. */
   calls: number;
+  /** Share of failed calls in the window. */
   failureRate: number;
+  /** Share of slow calls in the window. */
   slowCallRate: number;
+  /** Held open or closed by an operator. */
   forced: boolean;
 }
 
@@ -54,8 +63,11 @@ export interface BreakerHandle {
   isOut(): boolean;
 }
 
+/** What a {@linkcode BreakerBoard} needs. */
 export interface BreakerBoardOptions {
+  /** Time for windows, open periods and store bounds. */
   clock: Clock;
+  /** Where breaker state is shared. */
   store: BreakerStore;
   /** Bound on every store call (default 250). */
   storeTimeoutMs?: number;
@@ -108,6 +120,7 @@ export class BreakerBoard {
   #cancelAutoSync: (() => void) | null = null;
   #closed = false;
 
+  /** A board with no breakers; `register` adds them. */
   constructor(options: BreakerBoardOptions) {
     this.#options = options;
     const atomic = options.store.capabilities.atomic;
@@ -233,10 +246,12 @@ export class BreakerBoard {
     return this.#localAdmission(entry);
   }
 
+  /** Every breaker as the admin API and the status page show it. */
   views(): BreakerView[] {
     return [...this.#entries.values()].map((entry) => this.#view(entry));
   }
 
+  /** Whether the shared store answers, and its last error. */
   storeHealth(): StoreHealth {
     return this.#context.guard.health();
   }

@@ -3,7 +3,7 @@
  * and the context its store-facing helpers share.
  */
 
-import type { BreakerPolicy } from "../config/types.ts";
+import type { BreakerPolicy } from "./circuit_breaker.ts";
 import type { BreakerStore } from "./breaker_store.ts";
 import type { StoreGuard } from "./breaker_store_guard.ts";
 import type { CallOutcome, CircuitBreaker } from "./circuit_breaker.ts";

@@ -4,7 +4,7 @@
  * Pure: the caller passes the time.
  */
 
-import type { BreakerPolicy } from "../config/types.ts";
+import type { BreakerPolicy } from "./circuit_breaker.ts";
 
 /** What a window has seen. */
 export interface WindowStats {
@@ -13,16 +13,11 @@ export interface WindowStats {
   slowCalls: number;
 }
 
-/** A window's contents as plain JSON, to restore it elsewhere. */
-export type WindowSnapshot =
-  | { kind: "count"; outcomes: OutcomeCode[] }
-  | { kind: "time"; buckets: TimeBucket[] };
-
 /** One call: bit 1 failed, bit 2 slow. */
-export type OutcomeCode = number;
+type OutcomeCode = number;
 
 /** The calls that ended within one second (`second` = epoch ms / 1000, floored). */
-export interface TimeBucket {
+interface TimeBucket {
   second: number;
   calls: number;
   failures: number;
@@ -34,7 +29,6 @@ export interface OutcomeWindow {
   record(failure: boolean, slow: boolean, nowMs: number): void;
   stats(nowMs: number): WindowStats;
   reset(): void;
-  toJSON(): WindowSnapshot;
 }
 
 const FAILURE = 1;
@@ -48,9 +42,8 @@ export class CountWindow implements OutcomeWindow {
   #failures = 0;
   #slowCalls = 0;
 
-  constructor(size: number, outcomes: readonly OutcomeCode[] = []) {
+  constructor(size: number) {
     this.#size = Math.max(1, Math.floor(size));
-    for (const code of outcomes.slice(-this.#size)) this.#push(code);
   }
 
   record(failure: boolean, slow: boolean): void {
@@ -70,15 +63,6 @@ export class CountWindow implements OutcomeWindow {
     this.#next = 0;
     this.#failures = 0;
     this.#slowCalls = 0;
-  }
-
-  toJSON(): WindowSnapshot {
-    // Oldest first, so a restore replays them in order.
-    const outcomes = [
-      ...this.#ring.slice(this.#next),
-      ...this.#ring.slice(0, this.#next),
-    ];
-    return { kind: "count", outcomes };
   }
 
   #push(code: OutcomeCode): void {
@@ -103,9 +87,8 @@ export class TimeWindow implements OutcomeWindow {
   readonly #seconds: number;
   #buckets: TimeBucket[] = [];
 
-  constructor(seconds: number, buckets: readonly TimeBucket[] = []) {
+  constructor(seconds: number) {
     this.#seconds = Math.max(1, Math.floor(seconds));
-    this.#buckets = buckets.map((bucket) => ({ ...bucket }));
   }
 
   record(failure: boolean, slow: boolean, nowMs: number): void {
@@ -136,13 +119,6 @@ export class TimeWindow implements OutcomeWindow {
     this.#buckets = [];
   }
 
-  toJSON(): WindowSnapshot {
-    return {
-      kind: "time",
-      buckets: this.#buckets.map((bucket) => ({ ...bucket })),
-    };
-  }
-
   /** Drops buckets that slid out; at most `seconds` remain, so this is bounded. */
   #prune(second: number): void {
     const oldest = second - this.#seconds + 1;
@@ -153,8 +129,7 @@ export class TimeWindow implements OutcomeWindow {
 }
 
 /**
- * The window a policy asks for, restored from `snapshot` when it is of the
- * same kind (a policy change from count to time starts empty).
+ * The empty window a policy asks for.
  *
  * @example
  * ```ts
@@ -169,16 +144,8 @@ export class TimeWindow implements OutcomeWindow {
  */
 export function createWindow(
   policy: Pick<BreakerPolicy, "window" | "size">,
-  snapshot?: WindowSnapshot,
 ): OutcomeWindow {
-  if (policy.window === "time") {
-    return new TimeWindow(
-      policy.size,
-      snapshot?.kind === "time" ? snapshot.buckets : [],
-    );
-  }
-  return new CountWindow(
-    policy.size,
-    snapshot?.kind === "count" ? snapshot.outcomes : [],
-  );
+  return policy.window === "time"
+    ? new TimeWindow(policy.size)
+    : new CountWindow(policy.size);
 }

@@ -9,7 +9,6 @@
  * outlier ejection grows the same way: base time × times ejected).
  */
 
-import type { BreakerPolicy } from "../config/types.ts";
 import type { Clock } from "./clock.ts";
 import {
   type BreakerState,
@@ -18,23 +17,43 @@ import {
   isOpenExpired,
   type TransitionCause,
 } from "./breaker_merge.ts";
-import {
-  createWindow,
-  type OutcomeWindow,
-  type WindowSnapshot,
-} from "./breaker_window.ts";
+import { createWindow, type OutcomeWindow } from "./breaker_window.ts";
 
 export type { BreakerState, BreakerStateName };
 
-/** How a call went; `failure` = network error, timeout or 5xx. */
-export interface CallOutcome {
-  failure: boolean;
-  durationMs: number;
+/**
+ * How a breaker judges its upstream (the `breaker` policy of a route; the
+ * config reuses this type).
+ */
+export interface BreakerPolicy {
+  /** `"count"`: the last `size` calls; `"time"`: the calls of the last `size` seconds. */
+  window: "count" | "time";
+  /** Calls (count window) or seconds (time window). */
+  size: number;
+  /** Calls the window must hold before the breaker may open. */
+  minCalls: number;
+  /** Opens at this share of failed calls (network error, timeout, 5xx), 0 < rate ≤ 1. */
+  failureRate: number;
+  /** A call slower than this is slow; `null` turns slow-call detection off. */
+  slowCallMs: number | null;
+  /** Opens at this share of slow calls, 0 < rate ≤ 1. */
+  slowCallRate: number;
+  /** How long the breaker stays open before it lets probes through. */
+  openMs: number;
+  /** Probes let through when half-open: all succeed → closed, one fails → open. */
+  halfOpenProbes: number;
+  /** Also opens after this many failures in a row, whatever the window. */
+  consecutiveFailures: number;
+  /** Each re-open after a failed probe doubles the open time, up to this. */
+  maxOpenMs: number;
 }
 
-/** A breaker's full state as plain JSON: the shared facts plus its window. */
-export interface BreakerSnapshot extends BreakerState {
-  window: WindowSnapshot;
+/** How a call went; `failure` = network error, timeout or 5xx. */
+export interface CallOutcome {
+  /** Network error, timeout or 5xx. */
+  failure: boolean;
+  /** Time to response headers; decides whether the call was slow. */
+  durationMs: number;
 }
 
 /** The breaker's answer to "may this call go out?". */
@@ -62,8 +81,6 @@ export type TransitionListener = (
 export interface CircuitBreakerOptions {
   policy: BreakerPolicy;
   clock: Clock;
-  /** Restores a state written by {@linkcode CircuitBreaker.toJSON}. */
-  snapshot?: BreakerSnapshot;
   onTransition?: TransitionListener;
 }
 
@@ -121,15 +138,14 @@ export class CircuitBreaker {
     this.#policy = options.policy;
     this.#clock = options.clock;
     this.#onTransition = options.onTransition;
-    const { window, ...state } = options.snapshot ?? {
+    this.#state = {
       state: "closed",
       epoch: 0,
       changedAt: options.clock.now(),
       openUntil: null,
       forced: false,
     };
-    this.#state = state;
-    this.#window = createWindow(options.policy, window);
+    this.#window = createWindow(options.policy);
   }
 
   /** The current state (a copy). */
@@ -238,11 +254,6 @@ export class CircuitBreaker {
       failureRate: calls === 0 ? 0 : failures / calls,
       slowCallRate: calls === 0 ? 0 : slowCalls / calls,
     };
-  }
-
-  /** Plain JSON, for `new CircuitBreaker({ snapshot })`. */
-  toJSON(): BreakerSnapshot {
-    return { ...this.#state, window: this.#window.toJSON() };
   }
 
   #tripped(): boolean {

@@ -10,8 +10,15 @@
  * Refused requests are not counted, so `retryAfterMs` is exact: a client
  * that waits that long is let through.
  */
-import type { RateLimitPolicy } from "../config/types.ts";
 import type { Clock } from "./clock.ts";
+
+/** A rate limit (the `rateLimit` policy of a route; the config reuses this type). */
+export interface RateLimitPolicy {
+  /** Requests allowed per client address per window. */
+  requests: number;
+  /** The window's length. */
+  windowSeconds: number;
+}
 
 /** The answer for one request. */
 export type RateLimitDecision =

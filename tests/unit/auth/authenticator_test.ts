@@ -5,7 +5,7 @@ import {
   inboundAuthHeaders,
 } from "../../../src/auth/authenticator.ts";
 import { claimHeaders } from "../../../src/auth/claim_headers.ts";
-import { encodeBase64Url } from "../../../src/auth/base64url.ts";
+import { encodeBase64Url } from "../../_fixtures/base64url.ts";
 import { FakeClock } from "../../_fixtures/fake_clock.ts";
 
 const encoder = new TextEncoder();

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  decodeBase64Url,
-  encodeBase64Url,
-} from "../../../src/auth/base64url.ts";
+import { decodeBase64Url } from "../../../src/auth/base64url.ts";
+import { encodeBase64Url } from "../../_fixtures/base64url.ts";
 
 Deno.test("base64url round-trips every length of bytes", () => {
   for (let length = 0; length < 40; length++) {

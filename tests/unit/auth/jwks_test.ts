@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createRemoteJwks, createStaticJwks } from "../../../src/auth/jwks.ts";
 import { createJwtVerifier } from "../../../src/auth/jwt.ts";
-import { encodeBase64Url } from "../../../src/auth/base64url.ts";
+import { encodeBase64Url } from "../../_fixtures/base64url.ts";
 import { FakeClock } from "../../_fixtures/fake_clock.ts";
 
 type Answer = { status?: number; body: unknown; cacheControl?: string };

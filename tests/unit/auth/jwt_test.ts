@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { JwtAlgorithm, JwtAuth } from "../../../src/config/types.ts";
-import { encodeBase64Url } from "../../../src/auth/base64url.ts";
+import { encodeBase64Url } from "../../_fixtures/base64url.ts";
 import { createJwtVerifier, looksLikeJwt } from "../../../src/auth/jwt.ts";
 import { FakeClock } from "../../_fixtures/fake_clock.ts";
 

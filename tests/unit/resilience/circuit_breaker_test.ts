@@ -226,46 +226,6 @@ Deno.test("forced open never half-opens; forced close never opens; reset clears"
   open(breaker);
 });
 
-Deno.test("snapshot round trip keeps state and window", () => {
-  const { breaker, clock } = setup();
-  call(breaker, OK);
-  call(breaker, FAIL);
-  call(breaker, FAIL);
-  const json = JSON.parse(JSON.stringify(breaker));
-  const restored = new CircuitBreaker({
-    policy: policy(),
-    clock,
-    snapshot: json,
-  });
-  assert.deepEqual(restored.toJSON(), breaker.toJSON());
-  call(restored, OK); // 2 of 4 failed: opens, as the original would
-  assert.equal(restored.state.state, "open");
-
-  const openJson = JSON.parse(JSON.stringify(restored));
-  const reopened = new CircuitBreaker({
-    policy: policy(),
-    clock,
-    snapshot: openJson,
-  });
-  assert.deepEqual(reopened.state, restored.state);
-  assert.equal(reopened.admit().allowed, false);
-});
-
-Deno.test("time-window snapshot round trip keeps the buckets", () => {
-  const { breaker, clock } = setup({ window: "time", size: 5, minCalls: 3 });
-  call(breaker, FAIL);
-  clock.advance(1000);
-  call(breaker, FAIL);
-  const restored = new CircuitBreaker({
-    policy: policy({ window: "time", size: 5, minCalls: 3 }),
-    clock,
-    snapshot: JSON.parse(JSON.stringify(breaker)),
-  });
-  assert.deepEqual(restored.stats(), breaker.stats());
-  call(restored, OK);
-  assert.equal(restored.state.state, "open");
-});
-
 Deno.test("adopt: a newer epoch wins, an older one is ignored, a tie goes to the later change", () => {
   const { breaker, transitions } = setup();
   const remote = (over: Partial<BreakerState>): BreakerState => ({
