@@ -28,11 +28,38 @@
  */
 
 export {
+  type BreakerSyncOptions,
   type ClientContext,
   createGateway,
   type Gateway,
   type GatewayOptions,
 } from "./src/gateway.ts";
+export type { TraceContinuer } from "./src/http/traceparent.ts";
+export type { LogSink } from "./src/observe/log_line.ts";
+export type { AccessLogEntry, ResponseFlag } from "./src/observe/access_log.ts";
+export type { Logger, LogMethod } from "./src/observe/logger.ts";
+export type {
+  AttemptOutcome,
+  BreakerStateSample,
+  GatewayMetrics,
+  GatewayMetricsOptions,
+  TimeoutKind,
+} from "./src/observe/metrics.ts";
+export type { WindowRate } from "./src/observe/rate_window.ts";
+export type {
+  Admission,
+  BreakerBoard,
+  BreakerBoardOptions,
+  BreakerStateName,
+  BreakerView,
+  StoreHealth,
+} from "./src/resilience/breaker_board.ts";
+export type { BreakerState } from "./src/resilience/breaker_merge.ts";
+export type {
+  BreakerPolicy,
+  CallOutcome,
+  ForceAction,
+} from "./src/resilience/circuit_breaker.ts";
 export {
   type ConfigResult,
   type EnvLookup,
@@ -44,6 +71,7 @@ export type {
   AdvisoryBreakerStore,
   AtomicBreakerStore,
   BreakerStore,
+  BreakerStoreBase,
   BreakerStoreValue,
   ProbeLease,
   StoreCheck,

@@ -20,7 +20,7 @@ import { type Clock, systemClock } from "./resilience/clock.ts";
 import { Exchange } from "./pipeline/exchange.ts";
 import { compileRoute } from "./pipeline/route_runtime.ts";
 import { HealthChecker } from "./balance/health_check.ts";
-import type { ForwardDeps } from "./pipeline/forward.ts";
+import type { TraceContinuer } from "./http/traceparent.ts";
 import { MemoryBreakerStore } from "./runtime/memory/breaker_store.ts";
 
 /** What the runtime knows about the connection a request came in on. */
@@ -37,14 +37,25 @@ export interface ClientContext {
   acceptEncoding?: string;
 }
 
+/** How breaker state is pulled from the store (see `BreakerBoardOptions`). */
+export type BreakerSyncOptions = Pick<
+  BreakerBoardOptions,
+  "autoSync" | "syncIntervalMs" | "storeTimeoutMs"
+>;
+
+/** What `createGateway` builds a gateway from; only `config` is required. */
 export interface GatewayOptions {
+  /** The validated config (`parseConfig` or `validateConfig`). */
   config: GatewayConfig;
   /** Where breaker state is shared; default: this process only. */
   breakerStore?: BreakerStore;
+  /** Time for every deadline, backoff and window; default the system clock. */
   clock?: Clock;
+  /** How upstreams are called; default the global `fetch`. */
   fetch?: typeof fetch;
   /** Where log lines go; default `console.log`. */
   logSink?: LogSink;
+  /** Randomness for backoff jitter and ids; default `Math.random`. */
   random?: () => number;
   /** Workers: keeps background store writes alive. */
   waitUntil?(promise: Promise<unknown>): void;
@@ -55,8 +66,8 @@ export interface GatewayOptions {
   onExchange?(entry: AccessLogEntry): void;
   /** See `ForwardDeps.clientWatchDelayMs`; default 0 (watch at once). */
   clientWatchDelayMs?: number;
-  /** See `ForwardDeps.continueTrace` (Deno's OpenTelemetry). */
-  continueTrace?: ForwardDeps["continueTrace"];
+  /** Continues the client's trace; default the gateway's own (Deno's OpenTelemetry passes one). */
+  continueTrace?: TraceContinuer;
   /**
    * How active health checks run: `"timers"` (default) probes each interval
    * on the clock; `"manual"` only when `checkHealth()` is called (a Workers
@@ -64,13 +75,12 @@ export interface GatewayOptions {
    */
   healthChecks?: "timers" | "manual";
   /** How breaker state is pulled from the store (see `BreakerBoardOptions`). */
-  breakerSync?: Pick<
-    BreakerBoardOptions,
-    "autoSync" | "syncIntervalMs" | "storeTimeoutMs"
-  >;
+  breakerSync?: BreakerSyncOptions;
 }
 
+/** A gateway: a fetch handler with what the runtime adapters and admin need. */
 export interface Gateway {
+  /** Answers one request, from any runtime; `client` says who sent it. */
   fetch(request: Request, client?: ClientContext): Promise<Response>;
   /** Readiness turns 503 and routed requests get 503 `draining`. */
   startDrain(): void;
@@ -86,8 +96,11 @@ export interface Gateway {
   readonly config: GatewayConfig;
   /** Exchanges still running (bodies included). */
   readonly inflight: number;
+  /** Where the gateway's own log lines go (start-up, transitions, drain). */
   readonly logger: Logger;
+  /** The Prometheus registry behind `/_gateway/metrics`. */
   readonly metrics: GatewayMetrics;
+  /** Every breaker, with its store. */
   readonly board: BreakerBoard;
   /** One round of active health checks for every route that has them (Workers: from `scheduled`). */
   checkHealth(): Promise<void>;

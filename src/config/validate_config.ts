@@ -29,6 +29,7 @@ import type { GatewayConfig, Route, Upstream } from "./types.ts";
 /** Reads an environment variable; `undefined` when unset. */
 export type EnvLookup = (name: string) => string | undefined;
 
+/** A validated config, or every problem found, one `path: what` line each. */
 export type ConfigResult =
   | { ok: true; config: GatewayConfig }
   | { ok: false; errors: string[] };

@@ -17,6 +17,16 @@ export interface TraceContext {
 }
 
 /**
+ * Continues the client's trace for one request on `route`: the trace id the
+ * access log records and the `traceparent` to send upstream (`null` when a
+ * tracer such as Deno's OpenTelemetry sends its own).
+ */
+export type TraceContinuer = (
+  request: Request,
+  route: { name: string; path: string },
+) => { traceId: string; traceparent: string | null };
+
+/**
  * @example
  * ```ts
  * import assert from "node:assert/strict";

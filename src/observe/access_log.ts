@@ -26,22 +26,33 @@ export type ResponseFlag =
 
 /** What the pipeline knows about one finished exchange. */
 export interface AccessLogEntry {
+  /** The `x-request-id` sent upstream and to the client. */
   requestId: string;
   /** Route name; `null` when none matched. */
   route: string | null;
+  /** The request method. */
   method: string;
+  /** The request path, without the query. */
   path: string;
   /** The upstream of the last attempt, as configured; `null` when none was tried. */
   upstream: string | null;
+  /** The status the client got. */
   status: number;
+  /** Upstream attempts made. */
   attempts: number;
+  /** From the request to the end of the response body. */
   durationMs: number;
   /** Time to the first response byte sent to the client; `null` when none was. */
   ttfbMs: number | null;
+  /** Request body bytes read from the client. */
   bytesIn: number;
+  /** Response body bytes sent to the client. */
   bytesOut: number;
+  /** Envoy-style response flags (`UT`, `RT`, `BO`, ...). */
   flags: ResponseFlag[];
+  /** The client address as resolved through `trustedProxies`. */
   clientAddress: string | null;
+  /** The W3C trace id, when there is one. */
   traceId: string | null;
 }
 

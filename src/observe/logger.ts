@@ -8,9 +8,13 @@ export type LogMethod = (msg: string, fields?: Record<string, unknown>) => void;
 
 /** A structured logger writing JSON lines. */
 export interface Logger {
+  /** Detail for debugging. */
   debug: LogMethod;
+  /** Normal operation. */
   info: LogMethod;
+  /** Something went wrong and the gateway went on. */
   warn: LogMethod;
+  /** Something failed. */
   error: LogMethod;
 }
 

@@ -7,6 +7,7 @@ import { familyHeader, formatLabels, sampleLine } from "./prometheus_text.ts";
 import { RateWindow, type WindowRate } from "./rate_window.ts";
 import { SeriesFamily } from "./series_family.ts";
 import { VERSION } from "../version.ts";
+import type { BreakerStateName } from "../resilience/breaker_merge.ts";
 
 /** Which timeout fired: response headers, body silence, or the whole exchange. */
 export type TimeoutKind = "headers" | "first_byte" | "idle" | "total";
@@ -18,13 +19,15 @@ export type AttemptOutcome =
   | "network"
   | "timeout";
 
-/** A circuit breaker state as metrics and the status page name it. */
-export type BreakerStateName = "closed" | "open" | "half_open";
+export type { BreakerStateName };
 
 /** One breaker's current state, for the `gateway_breaker_state` gauge. */
 export interface BreakerStateSample {
+  /** The route name. */
   route: string;
+  /** The upstream URL as configured. */
   upstream: string;
+  /** The state the gauge reports (0, 1, 2). */
   state: BreakerStateName;
 }
 
@@ -143,6 +146,7 @@ export class GatewayMetrics {
   /** 1 until a config reload is refused, back to 1 at the next good one. */
   #lastReloadOk = 1;
 
+  /** An empty registry. */
   constructor(options: GatewayMetricsOptions = {}) {
     const buckets = options.buckets ?? DEFAULT_DURATION_BUCKETS;
     validateBuckets(buckets);

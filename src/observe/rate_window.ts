@@ -3,6 +3,7 @@ export const RATE_WINDOW_SECONDS = 10;
 
 /** A rate over the recent window. */
 export interface WindowRate {
+  /** Requests per second over the window. */
   requestsPerSecond: number;
   /** Share of requests that failed, 0..1 (0 when there were none). */
   errorRate: number;

@@ -1,7 +1,7 @@
 import { GatewayError, isGatewayError } from "../errors.ts";
 import { rewriteRedirect } from "../http/rewrite_location.ts";
 import { splitTarget } from "../http/split_target.ts";
-import { continueTrace } from "../http/traceparent.ts";
+import { continueTrace, type TraceContinuer } from "../http/traceparent.ts";
 import { upstreamRequestHeaders } from "../http/upstream_headers.ts";
 import { upstreamUrl } from "../http/upstream_url.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
@@ -42,10 +42,7 @@ export interface ForwardDeps {
    * sets `traceparent` itself). A tracer such as Deno's OpenTelemetry, which
    * injects its own `traceparent` into `fetch`, returns `traceparent: null`.
    */
-  continueTrace?: (
-    request: Request,
-    route: { name: string; path: string },
-  ) => { traceId: string; traceparent: string | null };
+  continueTrace?: TraceContinuer;
 }
 
 /**

@@ -8,6 +8,7 @@ export type BreakerStateName = "closed" | "open" | "half_open";
 
 /** The facts of a breaker's state that other instances need: what a store carries. */
 export interface BreakerState {
+  /** Closed, open or half-open. */
   state: BreakerStateName;
   /** Bumped on every transition. */
   epoch: number;

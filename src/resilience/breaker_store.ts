@@ -17,6 +17,7 @@ export interface ProbeLease {
   epoch: number;
   /** The board that holds it. */
   holder: string;
+  /** The lease ends then (epoch ms), held or not. */
   until: number;
   /** The probe came back healthy; the slot stays taken for this epoch. */
   succeeded: boolean;
@@ -47,6 +48,7 @@ export type BreakerStoreValue = BreakerState | ProbeLease | HealthRecord;
 
 /** A value with the version a compare-and-set checks against. */
 export interface VersionedValue {
+  /** What the key holds. */
   value: BreakerStoreValue;
   /** Opaque; changes on every write of the key. */
   version: string;
@@ -54,18 +56,24 @@ export interface VersionedValue {
 
 /** One write; `expireInMs` lets the store delete it after at least that long. */
 export interface StoreWrite {
+  /** The key written. */
   key: string;
+  /** The value written. */
   value: BreakerStoreValue;
+  /** The store may delete the key after at least this long; absent: never. */
   expireInMs?: number;
 }
 
 /** A precondition: the key is still at `version` (`null`: still absent). */
 export interface StoreCheck {
+  /** The key checked. */
   key: string;
+  /** The version it must still have; `null`: it must still be absent. */
   version: string | null;
 }
 
-interface BreakerStoreBase {
+/** What every breaker store does: read keys, write one unconditionally. */
+export interface BreakerStoreBase {
   /** The current values of `keys`, in order, `null` where absent or expired. */
   get(keys: readonly string[]): Promise<(VersionedValue | null)[]>;
   /** Unconditional write (last writer wins). */
@@ -74,6 +82,7 @@ interface BreakerStoreBase {
 
 /** A store with compare-and-set (Deno KV, memory): transitions never overwrite a newer state. */
 export interface AtomicBreakerStore extends BreakerStoreBase {
+  /** Has compare-and-set (`commit`). */
   readonly capabilities: { atomic: true };
   /**
    * Applies every write only if every check holds, all at once; `false`
@@ -95,6 +104,7 @@ export interface AtomicBreakerStore extends BreakerStoreBase {
 
 /** A store without compare-and-set (Workers KV): shared state is a hint. */
 export interface AdvisoryBreakerStore extends BreakerStoreBase {
+  /** No compare-and-set; writes may take `writeDelayMs` to be seen. */
   readonly capabilities: {
     atomic: false;
     /** A write may wait this long (debouncing); the board's timeout adds it. */

@@ -8,9 +8,11 @@ import type { Clock } from "./clock.ts";
 
 /** The store's health as `/_gateway/breakers` and metrics show it. */
 export interface StoreHealth {
+  /** The last store call succeeded. */
   healthy: boolean;
   /** Failed store calls since start. */
   errors: number;
+  /** The last failure, as `name: message`; `null` if none. */
   lastError: string | null;
   /** Start of the current incident (epoch ms); `null` while healthy. */
   since: number | null;

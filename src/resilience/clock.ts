@@ -6,6 +6,7 @@
 /** Cancels a timer scheduled with {@linkcode Clock.setTimeout}; idempotent. */
 export type CancelTimer = () => void;
 
+/** Time as a dependency: the system clock in production, a fake in tests. */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;

@@ -19,4 +19,9 @@ export {
   type StartSettings,
 } from "./start_from_env.ts";
 export { DenoKvBreakerStore, openKv } from "./kv_breaker_store.ts";
-export { otelTraceContinuer } from "./otel.ts";
+export {
+  type OtelContinueTrace,
+  type OtelTraceContext,
+  otelTraceContinuer,
+  type TracedRoute,
+} from "./otel.ts";

@@ -21,6 +21,7 @@ import { continueTrace } from "../../http/traceparent.ts";
 
 /** The trace a request is part of, as the gateway logs and forwards it. */
 export interface OtelTraceContext {
+  /** The W3C trace id of Deno's server span. */
   traceId: string;
   /** Deno's server span for this request. */
   spanId: string;

@@ -17,9 +17,13 @@ function writeStdout(text: string): void {
   }
 }
 
+/** What `serveGateway` serves and how. */
 export interface ServeOptions extends Omit<GatewayOptions, "config"> {
+  /** The validated config. */
   config: GatewayConfig;
+  /** Listening port; `0` picks a free one (see `ServingGateway.port`). */
   port: number;
+  /** Listening address. */
   hostname: string;
   /** How long in-flight exchanges may run after SIGTERM/SIGINT. */
   drainMs: number;
@@ -34,8 +38,11 @@ export interface ServeOptions extends Omit<GatewayOptions, "config"> {
   listenFields?: Record<string, unknown>;
 }
 
+/** A gateway being served; `shutdown()` drains and stops it. */
 export interface ServingGateway {
+  /** The gateway answering. */
   readonly gateway: Gateway;
+  /** The port actually listened on. */
   readonly port: number;
   /**
    * Graceful shutdown: readiness turns 503 at once, no new connections, the

@@ -9,15 +9,21 @@ import { readConfigSource } from "./config_source.ts";
 
 /** The process settings read from the environment (see the README). */
 export interface StartSettings {
+  /** `GATEWAY_CONFIG`: where the config was read from. */
   configPath: string;
   /** The text `config` was read from (a reload of the same text is none). */
   configText: string;
+  /** The validated config. */
   config: GatewayConfig;
   /** `GATEWAY_CONFIG_WATCH`: reload when the config's directory changes (Kubernetes ConfigMap). */
   watchConfig: boolean;
+  /** `PORT`. */
   port: number;
+  /** `HOSTNAME`. */
   hostname: string;
+  /** `GATEWAY_DRAIN_MS`. */
   drainMs: number;
+  /** `GATEWAY_KV_PATH`; `undefined`: the platform default. */
   kvPath: string | undefined;
   /** PEM cert and key from `GATEWAY_TLS_CERT`/`GATEWAY_TLS_KEY`; null: plain HTTP. */
   tls: { cert: string; key: string } | null;
@@ -168,7 +174,9 @@ async function pemFile(
 
 /** What both Deno entries build the gateway from. */
 export interface DenoSetup {
+  /** The settings read. */
   settings: StartSettings;
+  /** The open Deno KV holding breaker state; the caller closes it. */
   kv: Deno.Kv;
   /** Gateway options for this runtime: Deno KV breaker store, sync, tracing. */
   gatewayOptions: Omit<GatewayOptions, "config">;

@@ -14,6 +14,7 @@ import type { AccessLogEntry } from "../../observe/access_log.ts";
  * here so the gateway needs no Cloudflare type package).
  */
 export interface AnalyticsEngineDataset {
+  /** Writes one data point (never throws on Workers; the writer guards anyway). */
   writeDataPoint(
     point: { blobs?: string[]; doubles?: number[]; indexes?: string[] },
   ): void;

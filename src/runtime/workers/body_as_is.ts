@@ -46,7 +46,10 @@ interface WorkersResponseInit extends ResponseInit {
  * createGateway({ config, fetch: fetchKeepingEncoding });
  * ```
  */
-export const fetchKeepingEncoding: typeof fetch = (input, init) => {
+export const fetchKeepingEncoding: typeof fetch = (
+  input: RequestInfo | URL,
+  init?: RequestInit,
+): Promise<Response> => {
   const keepEncoding: WorkersRequestInit = {
     ...init,
     encodeResponseBody: "manual",

@@ -120,6 +120,7 @@ export class BreakerStateObject {
   readonly #storage: BreakerObjectStorage;
   readonly #clock: Clock;
 
+  /** Workers constructs it with the object's state; `clock` is for tests. */
   constructor(state: BreakerObjectState, _env?: unknown, clock?: Clock) {
     this.#storage = state.storage;
     this.#clock = clock ?? systemClock;

@@ -49,12 +49,15 @@ import type {
 
 /** A stub of the object: the part of Workers' `DurableObjectStub` this store uses. */
 export interface BreakerObjectStub {
+  /** Calls the object. */
   fetch(input: string, init: RequestInit): Promise<Response>;
 }
 
 /** The part of a Durable Object namespace binding this store uses. */
 export interface BreakerObjectNamespace<Id = unknown> {
+  /** The id of the object called `name`. */
   idFromName(name: string): Id;
+  /** A stub to call that object. */
   get(id: Id): BreakerObjectStub;
 }
 
@@ -79,6 +82,7 @@ export class DurableBreakerStore implements AtomicBreakerStore {
   readonly #namespace: BreakerObjectNamespace;
   readonly #id: unknown;
 
+  /** A store in the object called `options.name` (default "breakers") of `namespace`. */
   constructor(
     namespace: BreakerObjectNamespace,
     options: { name?: string } = {},

@@ -41,6 +41,7 @@ export interface WorkerEnv {
 
 /** The part of the Workers `ExecutionContext` the gateway uses. */
 export interface WorkerContext {
+  /** Keeps the isolate alive until `promise` settles. */
   waitUntil(promise: Promise<unknown>): void;
 }
 

@@ -42,10 +42,12 @@ import { type Clock, systemClock } from "../../resilience/clock.ts";
 
 /** The part of a Workers KV namespace binding this store uses. */
 export interface WorkersKvNamespace {
+  /** Reads a JSON value; `null` when absent. */
   get(
     key: string,
     options: { type: "json"; cacheTtl?: number },
   ): Promise<unknown>;
+  /** Writes a value, optionally expiring after `expirationTtl` seconds. */
   put(
     key: string,
     value: string,
@@ -96,6 +98,7 @@ export class WorkersKvBreakerStore implements AdvisoryBreakerStore {
   readonly #lastWriteAt = new Map<string, number>();
   readonly #held = new Map<string, HeldWrite>();
 
+  /** A store on the `kv` namespace binding. */
   constructor(
     kv: WorkersKvNamespace,
     options: WorkersKvBreakerStoreOptions = {},

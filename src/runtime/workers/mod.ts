@@ -21,6 +21,7 @@ export { fetchKeepingEncoding, respondWithBodyAsIs } from "./body_as_is.ts";
 export { configErrorResponse } from "./config_error_response.ts";
 export {
   type BreakerObjectNamespace,
+  type BreakerObjectStub,
   DurableBreakerStore,
 } from "./durable_breaker_store.ts";
 export { BreakerStateObject } from "./breaker_state_object.ts";

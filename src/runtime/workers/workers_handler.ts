@@ -24,6 +24,7 @@ export interface WorkersHandlerOptions {
 
 /** A Workers module handler: `export default workersHandler(...)`. */
 export interface WorkersHandler {
+  /** Answers one request of the Worker. */
   fetch(
     request: Request,
     env: WorkerEnv,
