@@ -1,7 +1,10 @@
 /**
- * The `deno serve` entry (deploy/deno/serve.ts) under `--parallel`: every
- * worker answers routed requests, and the workers share breaker state
- * through the one Deno KV file, as separate processes do.
+ * The `deno serve` entry (deploy/deno/serve.ts) under `--parallel`: two
+ * workers answer routed requests, and a breaker forced open through one of
+ * them stops requests in both, through the one Deno KV file they share.
+ *
+ * Which worker answered is told by `/_gateway/metrics`, which each worker
+ * keeps for itself: every worker's request counters differ.
  */
 import assert from "node:assert/strict";
 import { Origin } from "../_fixtures/origin.ts";
@@ -12,17 +15,36 @@ import {
   waitForExit,
 } from "../_fixtures/child_process.ts";
 
-Deno.test("deno serve --parallel runs the gateway on every worker", async () => {
+const ADMIN_TOKEN = "serve-entry-test-admin-token";
+
+/** One request on a connection of its own, so the kernel picks a worker each time. */
+async function freshFetch(url: string, init: RequestInit = {}) {
+  using client = Deno.createHttpClient({});
+  const response = await fetch(url, { ...init, client });
+  return { status: response.status, text: await response.text() };
+}
+
+/** This worker's `gateway_requests_total` of route `api`, by status. */
+function apiCounts(metrics: string): string {
+  const counts = [...metrics.matchAll(
+    /^gateway_requests_total\{route="api",method="GET",status="(\d+)"\} (\d+)$/gm,
+  )].map(([, status, count]) => `${status}:${count}`);
+  return counts.sort().join(" ");
+}
+
+Deno.test("deno serve --parallel: two workers answer and share breaker state through Deno KV", async () => {
   const origin = await Origin.start();
   const dir = await Deno.makeTempDir({ prefix: "gateway-serve-" });
   const configPath = `${dir}/gateway.json`;
+  const upstream = `${origin.url}/echo`;
   await Deno.writeTextFile(
     configPath,
     JSON.stringify({
+      admin: { token: ADMIN_TOKEN },
       routes: [{
         name: "api",
         path: "/api/*",
-        upstreams: [`${origin.url}/echo`],
+        upstreams: [upstream],
         stripPrefix: "/api",
       }],
     }),
@@ -54,13 +76,50 @@ Deno.test("deno serve --parallel runs the gateway on every worker", async () => 
       spawned.stdout.waitFor(listening, 30_000),
       spawned.stderr.waitFor(listening, 30_000),
     ]);
-    // Enough requests that both workers (round-robin by the kernel) answer.
+    const base = `http://127.0.0.1:${port}`;
+
     for (let i = 0; i < 20; i++) {
-      const res = await fetch(`http://127.0.0.1:${port}/api/x?i=${i}`);
-      assert.equal(res.status, 200);
-      assert.equal((await res.json()).path, "/echo/x");
+      const { status, text } = await freshFetch(`${base}/api/x?i=${i}`);
+      assert.equal(status, 200);
+      assert.equal(JSON.parse(text).path, "/echo/x");
     }
     assert.equal(origin.hits("/echo"), 20);
+
+    // Forced open through whichever worker takes this request; the other
+    // can only learn of it from the store (its upstream never failed).
+    const forced = await freshFetch(
+      `${base}/_gateway/breakers/open?route=api&upstream=${
+        encodeURIComponent(upstream)
+      }`,
+      { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
+    );
+    assert.equal(forced.status, 200);
+    // A worker syncs on traffic (every 250 ms at most), so its first
+    // request after the force may still pass: wait for a run of rejections.
+    let rejectedInARow = 0;
+    for (let i = 0; i < 200 && rejectedInARow < 30; i++) {
+      const { status, text } = await freshFetch(`${base}/api/y`);
+      if (status === 503) {
+        assert.equal(JSON.parse(text).code, "circuit_open");
+        rejectedInARow++;
+      } else {
+        assert.equal(status, 200);
+        rejectedInARow = 0;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    assert.equal(rejectedInARow, 30);
+
+    // Every worker's own counters: two different sets, each with
+    // circuit_open rejections, so both workers answered and both knew.
+    const workers = new Set<string>();
+    for (let i = 0; i < 100 && workers.size < 2; i++) {
+      workers.add(
+        apiCounts((await freshFetch(`${base}/_gateway/metrics`)).text),
+      );
+    }
+    assert.equal(workers.size, 2, `workers seen: ${[...workers].join(" | ")}`);
+    for (const counts of workers) assert.match(counts, /503:[1-9]/);
   } finally {
     killQuietly(spawned.child, "SIGTERM");
     await waitForExit(spawned, 10_000);
