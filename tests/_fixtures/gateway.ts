@@ -10,7 +10,8 @@ import {
   type ServingGateway,
 } from "../../src/runtime/deno/serve_gateway.ts";
 
-export interface TestGateway {
+/** A served test gateway; `await using` shuts it down at scope end. */
+export interface TestGateway extends AsyncDisposable {
   readonly url: string;
   readonly port: number;
   readonly serving: ServingGateway;
@@ -80,6 +81,9 @@ export function startTestGateway(
       });
     },
     async close() {
+      await serving.shutdown();
+    },
+    async [Symbol.asyncDispose]() {
       await serving.shutdown();
     },
   });

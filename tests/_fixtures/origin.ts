@@ -69,20 +69,19 @@ export interface OriginRequest {
 }
 
 /**
- * The fixture origin. Start one per test, close it in `finally`.
+ * The fixture origin. Start one per test with `await using`: it closes when
+ * the test's scope ends, however the test ends.
  *
  * @example
- * ```ts ignore
- * const origin = await Origin.start();
- * try {
- *   const res = await fetch(`${origin.url}/echo`);
- *   assertEquals((await res.json()).path, "/echo");
- * } finally {
- *   await origin.close();
- * }
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Origin } from "./origin.ts";
+ * await using origin = await Origin.start();
+ * const res = await fetch(`${origin.url}/echo`);
+ * assert.equal((await res.json()).path, "/echo");
  * ```
  */
-export class Origin {
+export class Origin implements AsyncDisposable {
   /** `http://127.0.0.1:<port>`. */
   readonly url: string;
   /** The port `Deno.serve` got. */
@@ -157,6 +156,11 @@ export class Origin {
   async close(): Promise<void> {
     this.#closing.abort();
     await this.#server.shutdown();
+  }
+
+  /** `await using origin = await Origin.start()` closes it at scope end. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async #handle(request: Request): Promise<Response> {

@@ -77,7 +77,7 @@ export type RawScript = (conn: RawConn) => Promise<void>;
  * await origin.close();
  * ```
  */
-export class RawOrigin {
+export class RawOrigin implements AsyncDisposable {
   /** The port the listener got. */
   readonly port: number;
   /** `http://127.0.0.1:<port>`. */
@@ -118,6 +118,10 @@ export class RawOrigin {
     for (const conn of this.#conns) closeQuietly(conn);
     await this.#acceptLoop;
     await Promise.all(this.#handlers);
+  }
+  /** `await using origin = RawOrigin.start(...)` closes it at scope end. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async #accept(): Promise<void> {

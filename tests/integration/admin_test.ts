@@ -38,114 +38,99 @@ function adminConfig(originUrl: string) {
 const bearer = { authorization: `Bearer ${TOKEN}` };
 
 Deno.test("metrics expose the contract's series with bounded labels", async () => {
-  const origin = await Origin.start();
-  const gw = await startTestGateway(adminConfig(origin.url));
-  try {
-    for (const path of ["/users/1", "/failing/503", "/nowhere"]) {
-      const res = await fetch(`${gw.url}${path}`);
-      await res.body?.cancel();
-    }
-    const res = await fetch(`${gw.url}/_gateway/metrics`, { headers: bearer });
-    assert.equal(res.status, 200);
-    assert.match(
-      res.headers.get("content-type") ?? "",
-      /^text\/plain; version=0.0.4/,
-    );
-    const text = await res.text();
-    for (
-      const series of [
-        'gateway_requests_total{route="users",method="GET",status="200"} 1',
-        'gateway_requests_total{route="failing",method="GET",status="503"} 1',
-        'gateway_request_duration_seconds_bucket{route="users",le="+Inf"} 1',
-        'gateway_breaker_state{route="failing",upstream="' + origin.url +
-        '/status"} 0',
-        'gateway_inflight{route="users"} 0',
-        "# TYPE gateway_retries_total counter",
-        "# TYPE gateway_bulkhead_rejections_total counter",
-      ]
-    ) {
-      assert.ok(text.includes(series), `missing: ${series}`);
-    }
-  } finally {
-    await gw.close();
-    await origin.close();
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(adminConfig(origin.url));
+  for (const path of ["/users/1", "/failing/503", "/nowhere"]) {
+    const res = await fetch(`${gw.url}${path}`);
+    await res.body?.cancel();
+  }
+  const res = await fetch(`${gw.url}/_gateway/metrics`, { headers: bearer });
+  assert.equal(res.status, 200);
+  assert.match(
+    res.headers.get("content-type") ?? "",
+    /^text\/plain; version=0.0.4/,
+  );
+  const text = await res.text();
+  for (
+    const series of [
+      'gateway_requests_total{route="users",method="GET",status="200"} 1',
+      'gateway_requests_total{route="failing",method="GET",status="503"} 1',
+      'gateway_request_duration_seconds_bucket{route="users",le="+Inf"} 1',
+      'gateway_breaker_state{route="failing",upstream="' + origin.url +
+      '/status"} 0',
+      'gateway_inflight{route="users"} 0',
+      "# TYPE gateway_retries_total counter",
+      "# TYPE gateway_bulkhead_rejections_total counter",
+    ]
+  ) {
+    assert.ok(text.includes(series), `missing: ${series}`);
   }
 });
 
 Deno.test("admin endpoints need the token; force-open and reset go through the breakers", async () => {
-  const origin = await Origin.start();
-  const gw = await startTestGateway(adminConfig(origin.url));
-  try {
-    const anonymous = await fetch(`${gw.url}/_gateway/breakers`);
-    assert.equal(anonymous.status, 401);
-    assert.equal((await anonymous.json()).code, "unauthorized");
-    const wrong = await fetch(`${gw.url}/_gateway/breakers`, {
-      headers: { authorization: "Bearer nope" },
-    });
-    assert.equal(wrong.status, 401);
-    await wrong.body?.cancel();
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(adminConfig(origin.url));
+  const anonymous = await fetch(`${gw.url}/_gateway/breakers`);
+  assert.equal(anonymous.status, 401);
+  assert.equal((await anonymous.json()).code, "unauthorized");
+  const wrong = await fetch(`${gw.url}/_gateway/breakers`, {
+    headers: { authorization: "Bearer nope" },
+  });
+  assert.equal(wrong.status, 401);
+  await wrong.body?.cancel();
 
-    const list = await fetch(`${gw.url}/_gateway/breakers`, {
-      headers: bearer,
-    });
-    const { breakers, store } = await list.json();
-    assert.equal(breakers.length, 2);
-    assert.equal(store.healthy, true);
+  const list = await fetch(`${gw.url}/_gateway/breakers`, {
+    headers: bearer,
+  });
+  const { breakers, store } = await list.json();
+  assert.equal(breakers.length, 2);
+  assert.equal(store.healthy, true);
 
-    const upstream = `${origin.url}/echo`;
-    const query = `route=users&upstream=${encodeURIComponent(upstream)}`;
-    const opened = await fetch(`${gw.url}/_gateway/breakers/open?${query}`, {
-      method: "POST",
-      headers: bearer,
-    });
-    assert.equal((await opened.json()).breaker.state, "open");
-    const refused = await fetch(`${gw.url}/users/1`);
-    assert.equal(refused.status, 503);
-    assert.equal((await refused.json()).code, "circuit_open");
-    assert.equal(origin.hits("/echo"), 0);
+  const upstream = `${origin.url}/echo`;
+  const query = `route=users&upstream=${encodeURIComponent(upstream)}`;
+  const opened = await fetch(`${gw.url}/_gateway/breakers/open?${query}`, {
+    method: "POST",
+    headers: bearer,
+  });
+  assert.equal((await opened.json()).breaker.state, "open");
+  const refused = await fetch(`${gw.url}/users/1`);
+  assert.equal(refused.status, 503);
+  assert.equal((await refused.json()).code, "circuit_open");
+  assert.equal(origin.hits("/echo"), 0);
 
-    const closed = await fetch(`${gw.url}/_gateway/breakers/close?${query}`, {
-      method: "POST",
-      headers: bearer,
-    });
-    const held = (await closed.json()).breaker;
-    assert.equal(held.state, "closed");
-    assert.equal(held.forced, true);
+  const closed = await fetch(`${gw.url}/_gateway/breakers/close?${query}`, {
+    method: "POST",
+    headers: bearer,
+  });
+  const held = (await closed.json()).breaker;
+  assert.equal(held.state, "closed");
+  assert.equal(held.forced, true);
 
-    const reset = await fetch(`${gw.url}/_gateway/breakers/reset?${query}`, {
-      method: "POST",
-      headers: bearer,
-    });
-    assert.equal((await reset.json()).breaker.state, "closed");
-    const ok = await fetch(`${gw.url}/users/1`);
-    assert.equal(ok.status, 200);
-    await ok.body?.cancel();
+  const reset = await fetch(`${gw.url}/_gateway/breakers/reset?${query}`, {
+    method: "POST",
+    headers: bearer,
+  });
+  assert.equal((await reset.json()).breaker.state, "closed");
+  const ok = await fetch(`${gw.url}/users/1`);
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
 
-    const unknown = await fetch(
-      `${gw.url}/_gateway/breakers/open?route=users&upstream=http://elsewhere`,
-      { method: "POST", headers: bearer },
-    );
-    assert.equal(unknown.status, 404);
-    await unknown.body?.cancel();
-  } finally {
-    await gw.close();
-    await origin.close();
-  }
+  const unknown = await fetch(
+    `${gw.url}/_gateway/breakers/open?route=users&upstream=http://elsewhere`,
+    { method: "POST", headers: bearer },
+  );
+  assert.equal(unknown.status, 404);
+  await unknown.body?.cancel();
 });
 
 Deno.test("without an admin token the admin endpoints do not exist", async () => {
-  const origin = await Origin.start();
+  await using origin = await Origin.start();
   const config = adminConfig(origin.url) as Record<string, unknown>;
   delete config.admin;
-  const gw = await startTestGateway(config);
-  try {
-    const res = await fetch(`${gw.url}/_gateway/breakers`, { headers: bearer });
-    assert.equal(res.status, 404);
-    await res.body?.cancel();
-  } finally {
-    await gw.close();
-    await origin.close();
-  }
+  await using gw = await startTestGateway(config);
+  const res = await fetch(`${gw.url}/_gateway/breakers`, { headers: bearer });
+  assert.equal(res.status, 404);
+  await res.body?.cancel();
 });
 
 Deno.test("status page: sign in, see the routes, watch a breaker open (headless Chromium)", async () => {

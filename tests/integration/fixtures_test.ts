@@ -34,24 +34,16 @@ function get(target: string, extraHeaders = ""): string {
 }
 
 async function withOrigin(run: (origin: Origin) => Promise<void>) {
-  const origin = await Origin.start();
-  try {
-    await run(origin);
-  } finally {
-    await origin.close();
-  }
+  await using origin = await Origin.start();
+  await run(origin);
 }
 
 async function withRawOrigin(
   script: Parameters<typeof RawOrigin.start>[0],
   run: (origin: RawOrigin) => Promise<void>,
 ) {
-  const origin = RawOrigin.start(script);
-  try {
-    await run(origin);
-  } finally {
-    await origin.close();
-  }
+  await using origin = RawOrigin.start(script);
+  await run(origin);
 }
 
 async function gunzip(bytes: Uint8Array): Promise<string> {

@@ -123,52 +123,48 @@ async function withTwoGateways(
 }
 
 Deno.test("a breaker opened through A rejects on B within 1 s, without B calling the upstream after", async () => {
-  const origin = await Origin.start();
-  try {
-    await withTwoGateways(
-      sharedConfig(origin.url, { openMs: 30_000 }),
-      async (a, b) => {
-        assert.equal((await get(b, "/api/echo/b")).status, 200);
-        await openThrough(a, "/api/status/500");
+  await using origin = await Origin.start();
+  await withTwoGateways(
+    sharedConfig(origin.url, { openMs: 30_000 }),
+    async (a, b) => {
+      assert.equal((await get(b, "/api/echo/b")).status, 200);
+      await openThrough(a, "/api/status/500");
 
-        // From now on every B answer is either a call B let through (200,
-        // one upstream request each: no retries) or the shared open.
-        let passedThrough = 1;
-        const { value: rejected, elapsedMs } = await pollUntil(
-          "B reject",
-          1_500,
-          async () => {
-            const res = await get(b, "/api/echo/b");
-            if (res.status === 200) passedThrough++;
-            else return res;
-          },
-        );
-        assert.equal(rejected.status, 503);
-        assert.equal(rejected.code, "circuit_open");
-        assert.ok(Number(rejected.retryAfter) > 0, "no Retry-After");
-        assert.ok(elapsedMs < 1_000, `B rejected after ${elapsedMs} ms`);
-        assert.equal(origin.hits("/echo/b"), passedThrough);
+      // From now on every B answer is either a call B let through (200,
+      // one upstream request each: no retries) or the shared open.
+      let passedThrough = 1;
+      const { value: rejected, elapsedMs } = await pollUntil(
+        "B reject",
+        1_500,
+        async () => {
+          const res = await get(b, "/api/echo/b");
+          if (res.status === 200) passedThrough++;
+          else return res;
+        },
+      );
+      assert.equal(rejected.status, 503);
+      assert.equal(rejected.code, "circuit_open");
+      assert.ok(Number(rejected.retryAfter) > 0, "no Retry-After");
+      assert.ok(elapsedMs < 1_000, `B rejected after ${elapsedMs} ms`);
+      assert.equal(origin.hits("/echo/b"), passedThrough);
 
-        for (let i = 0; i < 5; i++) {
-          assert.equal((await get(b, "/api/echo/b")).code, "circuit_open");
-        }
-        assert.equal(
-          origin.hits("/echo/b"),
-          passedThrough,
-          "B called the upstream after it rejected",
-        );
-        const [viewA, viewB] = [
-          (await breakers(a)).breakers[0],
-          (await breakers(b)).breakers[0],
-        ];
-        assert.equal(viewB.state, "open");
-        assert.equal(viewB.epoch, viewA.epoch);
-        assert.equal(viewB.openUntil, viewA.openUntil);
-      },
-    );
-  } finally {
-    await origin.close();
-  }
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await get(b, "/api/echo/b")).code, "circuit_open");
+      }
+      assert.equal(
+        origin.hits("/echo/b"),
+        passedThrough,
+        "B called the upstream after it rejected",
+      );
+      const [viewA, viewB] = [
+        (await breakers(a)).breakers[0],
+        (await breakers(b)).breakers[0],
+      ];
+      assert.equal(viewB.state, "open");
+      assert.equal(viewB.epoch, viewA.epoch);
+      assert.equal(viewB.openUntil, viewA.openUntil);
+    },
+  );
 });
 
 Deno.test("half-open across A and B lets at most halfOpenProbes probes reach the upstream; both close", async () => {

@@ -20,255 +20,211 @@ function deadUpstream(): string {
 }
 
 Deno.test("no headers within headersMs: 504 upstream_timeout and the upstream request is cancelled", async () => {
-  const origin = await Origin.start();
-  const gw = await startTestGateway(routeConfig([origin.url], {
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(routeConfig([origin.url], {
     policy: { timeouts: { headersMs: 150 }, retry: { retries: 0 } },
   }));
-  try {
-    const res = await fetch(`${gw.url}/api/slow-headers?ms=10000`);
-    assert.equal(res.status, 504);
-    assert.equal((await res.json()).code, "upstream_timeout");
-    assert.equal(await origin.nextCancel(), "/slow-headers");
-    const line = await gw.waitForAccessLog((l) => l.status === 504);
-    assert.equal(line.flags, "UT");
-    const metrics = await (await fetch(`${gw.url}/_gateway/metrics`)).text();
-    assert.match(
-      metrics,
-      /gateway_timeouts_total\{route="test",kind="headers"\} 1/,
-    );
-  } finally {
-    await gw.close();
-    await origin.close();
-  }
+  const res = await fetch(`${gw.url}/api/slow-headers?ms=10000`);
+  assert.equal(res.status, 504);
+  assert.equal((await res.json()).code, "upstream_timeout");
+  assert.equal(await origin.nextCancel(), "/slow-headers");
+  const line = await gw.waitForAccessLog((l) => l.status === 504);
+  assert.equal(line.flags, "UT");
+  const metrics = await (await fetch(`${gw.url}/_gateway/metrics`)).text();
+  assert.match(
+    metrics,
+    /gateway_timeouts_total\{route="test",kind="headers"\} 1/,
+  );
 });
 
 Deno.test("the headers timeout never cuts a healthy stream that outlasts it", async () => {
-  const origin = await Origin.start();
-  const gw = await startTestGateway(routeConfig([origin.url], {
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(routeConfig([origin.url], {
     policy: { timeouts: { headersMs: 100 } },
   }));
-  try {
-    const res = await rawRequest(
-      gw.port,
-      GET_CLOSE("/api/stream?chunks=5&interval=80"),
-    );
-    assert.equal(res.status, 200);
-    assert.ok(res.complete);
-    assert.equal(
-      new TextDecoder().decode(res.body).trim().split("\n").length,
-      5,
-    );
-  } finally {
-    await gw.close();
-    await origin.close();
-  }
+  const res = await rawRequest(
+    gw.port,
+    GET_CLOSE("/api/stream?chunks=5&interval=80"),
+  );
+  assert.equal(res.status, 200);
+  assert.ok(res.complete);
+  assert.equal(
+    new TextDecoder().decode(res.body).trim().split("\n").length,
+    5,
+  );
 });
 
 Deno.test("a body silent for idleMs ends abnormally and cancels the upstream", async () => {
-  const origin = await Origin.start();
-  const gw = await startTestGateway(routeConfig([origin.url], {
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(routeConfig([origin.url], {
     policy: { timeouts: { idleMs: 200 } },
   }));
-  try {
-    const res = await rawRequest(gw.port, GET_CLOSE("/api/stall?chunks=1"));
-    assert.equal(res.status, 200);
-    assert.equal(res.complete, false);
-    assert.ok(!res.timedOut, "the gateway did not end the stalled body");
-    assert.equal(await origin.nextCancel(), "/stall");
-    const line = await gw.waitForAccessLog(() => true);
-    assert.match(String(line.flags), /IT/);
-    const metrics = await (await fetch(`${gw.url}/_gateway/metrics`)).text();
-    assert.match(
-      metrics,
-      /gateway_timeouts_total\{route="test",kind="idle"\} 1/,
-    );
-  } finally {
-    await gw.close();
-    await origin.close();
-  }
+  const res = await rawRequest(gw.port, GET_CLOSE("/api/stall?chunks=1"));
+  assert.equal(res.status, 200);
+  assert.equal(res.complete, false);
+  assert.ok(!res.timedOut, "the gateway did not end the stalled body");
+  assert.equal(await origin.nextCancel(), "/stall");
+  const line = await gw.waitForAccessLog(() => true);
+  assert.match(String(line.flags), /IT/);
+  const metrics = await (await fetch(`${gw.url}/_gateway/metrics`)).text();
+  assert.match(
+    metrics,
+    /gateway_timeouts_total\{route="test",kind="idle"\} 1/,
+  );
 });
 
 Deno.test("a slow client is not an idle upstream: pauses in reading do not trip idleMs", async () => {
-  const origin = await Origin.start();
-  const gw = await startTestGateway(routeConfig([origin.url], {
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(routeConfig([origin.url], {
     policy: { timeouts: { idleMs: 150 } },
   }));
-  try {
-    const conn = await openRaw(gw.port);
-    await conn.write(GET_CLOSE("/api/big?bytes=67108864"));
-    assert.equal((await conn.readHead()).status, 200);
-    assert.ok(await conn.readChunk());
-    // The client stops reading (its buffers fill, backpressure reaches the
-    // gateway) for longer than idleMs, then reads on.
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    let chunks = 1;
-    while (await conn.readChunk() !== null) chunks++;
-    assert.ok(conn.complete, "the body was cut while the client paused");
-    conn.close();
-    const line = await gw.waitForAccessLog(() => true);
-    assert.doesNotMatch(String(line.flags), /IT/);
-  } finally {
-    await gw.close();
-    await origin.close();
-  }
+  const conn = await openRaw(gw.port);
+  await conn.write(GET_CLOSE("/api/big?bytes=67108864"));
+  assert.equal((await conn.readHead()).status, 200);
+  assert.ok(await conn.readChunk());
+  // The client stops reading (its buffers fill, backpressure reaches the
+  // gateway) for longer than idleMs, then reads on.
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  let chunks = 1;
+  while (await conn.readChunk() !== null) chunks++;
+  assert.ok(conn.complete, "the body was cut while the client paused");
+  conn.close();
+  const line = await gw.waitForAccessLog(() => true);
+  assert.doesNotMatch(String(line.flags), /IT/);
 });
 
 Deno.test("totalMs owns the body too: a long stream is cut off abnormally", async () => {
-  const origin = await Origin.start();
-  const gw = await startTestGateway(routeConfig([origin.url], {
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(routeConfig([origin.url], {
     policy: { timeouts: { totalMs: 300, headersMs: 300 } },
   }));
-  try {
-    const res = await rawRequest(
-      gw.port,
-      GET_CLOSE("/api/stream?chunks=40&interval=50"),
-    );
-    assert.equal(res.status, 200);
-    assert.equal(res.complete, false);
-    const line = await gw.waitForAccessLog(() => true);
-    assert.match(String(line.flags), /TT/);
-  } finally {
-    await gw.close();
-    await origin.close();
-  }
+  const res = await rawRequest(
+    gw.port,
+    GET_CLOSE("/api/stream?chunks=40&interval=50"),
+  );
+  assert.equal(res.status, 200);
+  assert.equal(res.complete, false);
+  const line = await gw.waitForAccessLog(() => true);
+  assert.match(String(line.flags), /TT/);
 });
 
 Deno.test("GET is retried on 503 and the client learns the attempt count", async () => {
-  const origin = await Origin.start();
-  const gw = await startTestGateway(routeConfig([origin.url], {
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(routeConfig([origin.url], {
     policy: { retry: { retries: 2, baseMs: 1, maxMs: 5 } },
   }));
-  try {
-    const res = await fetch(`${gw.url}/api/flaky?fail=2&key=get`);
-    assert.equal(res.status, 200);
-    assert.equal(await res.text(), "ok");
-    assert.equal(res.headers.get("x-gateway-attempts"), "3");
-    assert.equal(origin.hits("/flaky"), 3);
-    const deadline = Number(
-      origin.requests[0].headers.get("x-request-deadline-ms"),
-    );
-    assert.ok(deadline > 0 && deadline <= 120_000);
-  } finally {
-    await gw.close();
-    await origin.close();
-  }
+  const res = await fetch(`${gw.url}/api/flaky?fail=2&key=get`);
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), "ok");
+  assert.equal(res.headers.get("x-gateway-attempts"), "3");
+  assert.equal(origin.hits("/flaky"), 3);
+  const deadline = Number(
+    origin.requests[0].headers.get("x-request-deadline-ms"),
+  );
+  assert.ok(deadline > 0 && deadline <= 120_000);
 });
 
 Deno.test("POST is not retried; with Idempotency-Key it is, body replayed", async () => {
-  const origin = await Origin.start();
-  const gw = await startTestGateway(routeConfig([origin.url], {
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(routeConfig([origin.url], {
     policy: { retry: { retries: 2, baseMs: 1, maxMs: 5 } },
   }));
-  try {
-    const plain = await fetch(`${gw.url}/api/flaky?fail=1&key=post`, {
-      method: "POST",
-      body: "hello",
-    });
-    assert.equal(plain.status, 503);
-    await plain.body?.cancel();
-    assert.equal(origin.hits("/flaky"), 1);
+  const plain = await fetch(`${gw.url}/api/flaky?fail=1&key=post`, {
+    method: "POST",
+    body: "hello",
+  });
+  assert.equal(plain.status, 503);
+  await plain.body?.cancel();
+  assert.equal(origin.hits("/flaky"), 1);
 
-    const keyed = await fetch(`${gw.url}/api/flaky?fail=1&key=idem`, {
-      method: "POST",
-      body: "hello",
-      headers: { "idempotency-key": "k-1" },
-    });
-    assert.equal(keyed.status, 200);
-    await keyed.body?.cancel();
-    const bodies = origin.requests
-      .filter((r) => r.search.includes("key=idem"))
-      .map((r) => new TextDecoder().decode(r.body));
-    assert.deepEqual(bodies, ["hello", "hello"]);
-  } finally {
-    await gw.close();
-    await origin.close();
-  }
+  const keyed = await fetch(`${gw.url}/api/flaky?fail=1&key=idem`, {
+    method: "POST",
+    body: "hello",
+    headers: { "idempotency-key": "k-1" },
+  });
+  assert.equal(keyed.status, 200);
+  await keyed.body?.cancel();
+  const bodies = origin.requests
+    .filter((r) => r.search.includes("key=idem"))
+    .map((r) => new TextDecoder().decode(r.body));
+  assert.deepEqual(bodies, ["hello", "hello"]);
 });
 
 Deno.test("a body larger than replayBufferBytes is sent once, never retried", async () => {
-  const origin = await Origin.start();
-  const gw = await startTestGateway(routeConfig([origin.url], {
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(routeConfig([origin.url], {
     policy: { retry: { retries: 2, baseMs: 1, replayBufferBytes: 8 } },
   }));
-  try {
-    const res = await fetch(`${gw.url}/api/flaky?fail=1&key=big`, {
-      method: "PUT",
-      body: "more than eight bytes",
-    });
-    assert.equal(res.status, 503);
-    await res.body?.cancel();
-    assert.equal(origin.hits("/flaky"), 1);
-  } finally {
-    await gw.close();
-    await origin.close();
-  }
+  const res = await fetch(`${gw.url}/api/flaky?fail=1&key=big`, {
+    method: "PUT",
+    body: "more than eight bytes",
+  });
+  assert.equal(res.status, 503);
+  await res.body?.cancel();
+  assert.equal(origin.hits("/flaky"), 1);
 });
 
 Deno.test("Retry-After is waited out up to the cap; above it the response goes back", async () => {
-  const origin = await Origin.start();
-  const gw = await startTestGateway(routeConfig([origin.url], {
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(routeConfig([origin.url], {
     policy: {
       retry: { retries: 1, baseMs: 1, maxMs: 1, retryAfterCapMs: 1000 },
     },
   }));
-  try {
-    const started = performance.now();
-    const waited = await fetch(
-      `${gw.url}/api/flaky?fail=1&key=ra&retry-after-ms=300`,
-    );
-    assert.equal(waited.status, 200);
-    await waited.body?.cancel();
-    assert.ok(performance.now() - started >= 290, "Retry-After not honoured");
+  const started = performance.now();
+  const waited = await fetch(
+    `${gw.url}/api/flaky?fail=1&key=ra&retry-after-ms=300`,
+  );
+  assert.equal(waited.status, 200);
+  await waited.body?.cancel();
+  assert.ok(performance.now() - started >= 290, "Retry-After not honoured");
 
-    const tooLong = await fetch(
-      `${gw.url}/api/flaky?fail=1&key=ra2&retry-after=60`,
-    );
-    assert.equal(tooLong.status, 503);
-    assert.equal(tooLong.headers.get("retry-after"), "60");
-    assert.equal(tooLong.headers.get("x-gateway-attempts"), "1");
-    await tooLong.body?.cancel();
-  } finally {
-    await gw.close();
-    await origin.close();
-  }
+  const tooLong = await fetch(
+    `${gw.url}/api/flaky?fail=1&key=ra2&retry-after=60`,
+  );
+  assert.equal(tooLong.status, 503);
+  assert.equal(tooLong.headers.get("retry-after"), "60");
+  assert.equal(tooLong.headers.get("x-gateway-attempts"), "1");
+  await tooLong.body?.cancel();
 });
 
 Deno.test("the retry budget bounds a 503 storm to (1 + ratio) × offered load", async () => {
-  const origin = await Origin.start();
-  const gw = await startTestGateway(routeConfig([`${origin.url}/status`], {
-    policy: {
-      retry: {
-        retries: 2,
-        baseMs: 0,
-        maxMs: 0,
-        budget: { ratio: 0.2, minPerSecond: 0 },
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(
+    routeConfig([`${origin.url}/status`], {
+      policy: {
+        retry: {
+          retries: 2,
+          baseMs: 0,
+          maxMs: 0,
+          budget: { ratio: 0.2, minPerSecond: 0 },
+        },
+        breaker: {
+          minCalls: 10_000,
+          size: 10_000,
+          consecutiveFailures: 10_000,
+        },
       },
-      breaker: { minCalls: 10_000, size: 10_000, consecutiveFailures: 10_000 },
-    },
-  }));
-  try {
-    const offered = 100;
-    for (let i = 0; i < offered; i++) {
-      const res = await fetch(`${gw.url}/api/503`);
-      assert.equal(res.status, 503);
-      await res.body?.cancel();
-    }
-    const seen = origin.hits("/status/503");
-    assert.ok(seen >= offered, `only ${seen}`);
-    assert.ok(
-      seen <= offered * 1.2,
-      `${seen} upstream calls for ${offered} requests`,
-    );
-    assert.ok(seen > offered, "no retry at all");
-  } finally {
-    await gw.close();
-    await origin.close();
+    }),
+  );
+  const offered = 100;
+  for (let i = 0; i < offered; i++) {
+    const res = await fetch(`${gw.url}/api/503`);
+    assert.equal(res.status, 503);
+    await res.body?.cancel();
   }
+  const seen = origin.hits("/status/503");
+  assert.ok(seen >= offered, `only ${seen}`);
+  assert.ok(
+    seen <= offered * 1.2,
+    `${seen} upstream calls for ${offered} requests`,
+  );
+  assert.ok(seen > offered, "no retry at all");
 });
 
 Deno.test("failover: a dead first upstream is skipped for the next one", async () => {
   const origin = await Origin.start();
-  const gw = await startTestGateway(
+  await using gw = await startTestGateway(
     routeConfig([deadUpstream(), `${origin.url}/echo`], {
       policy: {
         balance: "failover",
@@ -276,16 +232,12 @@ Deno.test("failover: a dead first upstream is skipped for the next one", async (
       },
     }),
   );
-  try {
-    const res = await fetch(`${gw.url}/api/x`);
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.get("x-gateway-attempts"), "2");
-    assert.equal((await res.json()).path, "/echo/x");
-    const line = await gw.waitForAccessLog((l) => l.status === 200);
-    assert.match(String(line.flags), /RT/);
-  } finally {
-    await gw.close();
-  }
+  const res = await fetch(`${gw.url}/api/x`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("x-gateway-attempts"), "2");
+  assert.equal((await res.json()).path, "/echo/x");
+  const line = await gw.waitForAccessLog((l) => l.status === 200);
+  assert.match(String(line.flags), /RT/);
   await origin.close();
 });
 
@@ -363,34 +315,29 @@ Deno.test("breaker: opens on failures, rejects without calling, half-open lets e
 });
 
 Deno.test("bulkhead: excess exchanges get 503 overloaded at once; permits come back when bodies end", async () => {
-  const origin = await Origin.start();
-  const gw = await startTestGateway(routeConfig([origin.url], {
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(routeConfig([origin.url], {
     policy: { bulkhead: { maxConcurrent: 2 } },
   }));
-  try {
-    const held = [];
-    for (let i = 0; i < 2; i++) {
-      const conn = await openRaw(gw.port);
-      await conn.write(GET_CLOSE("/api/stall?chunks=1"));
-      assert.equal((await conn.readHead()).status, 200);
-      held.push(conn);
-    }
-    const rejected = await fetch(`${gw.url}/api/echo`);
-    assert.equal(rejected.status, 503);
-    assert.equal(rejected.headers.get("retry-after"), "1");
-    assert.equal((await rejected.json()).code, "overloaded");
-    assert.equal(origin.hits("/echo"), 0);
-
-    for (const conn of held) conn.close();
-    await origin.nextCancel();
-    await origin.nextCancel();
-    const ok = await fetch(`${gw.url}/api/echo`);
-    assert.equal(ok.status, 200);
-    await ok.body?.cancel();
-  } finally {
-    await gw.close();
-    await origin.close();
+  const held = [];
+  for (let i = 0; i < 2; i++) {
+    const conn = await openRaw(gw.port);
+    await conn.write(GET_CLOSE("/api/stall?chunks=1"));
+    assert.equal((await conn.readHead()).status, 200);
+    held.push(conn);
   }
+  const rejected = await fetch(`${gw.url}/api/echo`);
+  assert.equal(rejected.status, 503);
+  assert.equal(rejected.headers.get("retry-after"), "1");
+  assert.equal((await rejected.json()).code, "overloaded");
+  assert.equal(origin.hits("/echo"), 0);
+
+  for (const conn of held) conn.close();
+  await origin.nextCancel();
+  await origin.nextCancel();
+  const ok = await fetch(`${gw.url}/api/echo`);
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
 });
 
 Deno.test("a route that shortens only totalMs: the time left bounds each attempt under the inherited headersMs", async () => {

@@ -116,13 +116,9 @@ Deno.test("with a cert and key the gateway serves HTTPS and HTTP/2, and forwards
 });
 
 Deno.test("without TLS settings the listening line says tls false", async () => {
-  const gateway = await startTestGateway(UNUSED_CONFIG);
-  try {
-    const listening = gateway.logs.find((line) => line.msg === "listening");
-    assert.equal(listening?.tls, false);
-  } finally {
-    await gateway.close();
-  }
+  await using gateway = await startTestGateway(UNUSED_CONFIG);
+  const listening = gateway.logs.find((line) => line.msg === "listening");
+  assert.equal(listening?.tls, false);
 });
 
 Deno.test("a cert without a key stops start-up with exit code 1", async () => {
