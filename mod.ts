@@ -43,6 +43,7 @@ export type {
   BreakerStateSample,
   GatewayMetrics,
   GatewayMetricsOptions,
+  InternalEndpoint,
   TimeoutKind,
 } from "./src/observe/metrics.ts";
 export type { WindowRate } from "./src/observe/rate_window.ts";

@@ -97,6 +97,17 @@ function topProperties(): Record<(typeof TOP_LEVEL)[number], JsonSchema> {
       description:
         "Admin endpoints exist only with a token (at least 16 characters).",
     },
+    metrics: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        token: { type: "string", minLength: 16 },
+        tokenEnv: { type: "string", minLength: 1 },
+        public: { enum: [true] },
+      },
+      description:
+        "Who may scrape /_gateway/metrics: a token, or public: true; default the admin token.",
+    },
     trustedProxies: {
       type: "array",
       items: { type: "string" },

@@ -114,9 +114,11 @@ Deno.test("deno serve --parallel: two workers answer and share breaker state thr
     // circuit_open rejections, so both workers answered and both knew.
     const workers = new Set<string>();
     for (let i = 0; i < 100 && workers.size < 2; i++) {
-      workers.add(
-        apiCounts((await freshFetch(`${base}/_gateway/metrics`)).text),
-      );
+      const scrape = await freshFetch(`${base}/_gateway/metrics`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      assert.equal(scrape.status, 200);
+      workers.add(apiCounts(scrape.text));
     }
     assert.equal(workers.size, 2, `workers seen: ${[...workers].join(" | ")}`);
     for (const counts of workers) assert.match(counts, /503:[1-9]/);
