@@ -45,12 +45,14 @@ export type {
   GatewayMetricsOptions,
   InternalEndpoint,
   TimeoutKind,
+  UpstreamSample,
 } from "./src/observe/metrics.ts";
 export type { WindowRate } from "./src/observe/rate_window.ts";
 export type {
   Admission,
   BreakerBoard,
   BreakerBoardOptions,
+  BreakerHandle,
   BreakerStateName,
   BreakerView,
   StoreHealth,

@@ -10,6 +10,8 @@
 
 import {
   arrayOf,
+  boolean,
+  integer,
   type JsonSchema,
   nonEmptyString,
   specSchema,
@@ -61,10 +63,21 @@ function routeProperties(): Record<(typeof ROUTE_KEYS)[number], JsonSchema> {
     },
     upstreams: {
       type: "array",
-      items: HTTP_URL,
+      items: {
+        anyOf: [HTTP_URL, {
+          type: "object",
+          additionalProperties: false,
+          required: ["url"],
+          properties: {
+            url: HTTP_URL,
+            weight: integer(1, 100).schema,
+            backup: boolean.schema,
+          },
+        }],
+      },
       minItems: 1,
       description:
-        "Absolute http(s) URLs in failover order, each with an optional base path.",
+        "Absolute http(s) URLs, or {url, weight, backup}, each with an optional base path.",
     },
     stripPrefix: {
       ...PATH,

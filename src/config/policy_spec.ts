@@ -58,7 +58,7 @@ const origin: Check = withSchema((value, path, problems) => {
   description: '"*" or an origin such as "https://app.example.com"',
 });
 
-const healthCheckPath: Check = (value, path, problems) => {
+const healthCheckPath: Check = withSchema((value, path, problems) => {
   if (
     typeof value !== "string" || !value.startsWith("/") || /[?#\s]/.test(value)
   ) {
@@ -67,7 +67,7 @@ const healthCheckPath: Check = (value, path, problems) => {
       `must be a path starting with "/" without query, got ${describe(value)}`,
     );
   }
-};
+}, { type: "string", pattern: "^/[^?#\\s]*$" });
 
 const COMPRESSION_SPEC: Spec = {
   encodings: (value, path, problems) => {

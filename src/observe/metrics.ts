@@ -440,9 +440,13 @@ export class GatewayMetrics {
 
 /** One upstream of a route, as its pool counts it (see `UpstreamView`). */
 export interface UpstreamSample {
+  /** The route name. */
   route: string;
+  /** The upstream URL as configured. */
   upstream: string;
+  /** Whether the pool sends it traffic. */
   healthy: boolean;
+  /** Requests the pool sent it. */
   requests: number;
 }
 

@@ -105,6 +105,7 @@ export const HALF_OPEN_RETRY_AFTER_MS = 1000;
  *   policy: {
  *     window: "count", size: 4, minCalls: 2, failureRate: 0.5,
  *     slowCallMs: null, slowCallRate: 1, openMs: 10_000, halfOpenProbes: 1,
+ *     consecutiveFailures: 5, maxOpenMs: 60_000,
  *   },
  *   clock,
  * });
