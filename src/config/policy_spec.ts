@@ -11,6 +11,7 @@ import {
   number,
   oneOf,
   type Spec,
+  specSchema,
   token,
   withSchema,
 } from "./checks.ts";
@@ -70,12 +71,12 @@ const healthCheckPath: Check = withSchema((value, path, problems) => {
 }, { type: "string", pattern: "^/[^?#\\s]*$" });
 
 const COMPRESSION_SPEC: Spec = {
-  encodings: (value, path, problems) => {
+  encodings: withSchema((value, path, problems) => {
     arrayOf(oneOf("br", "gzip"), 1)(value, path, problems);
     if (Array.isArray(value) && new Set(value).size !== value.length) {
       problems.add(path, "must not name an encoding twice");
     }
-  },
+  }, { ...arrayOf(oneOf("br", "gzip"), 1).schema, uniqueItems: true }),
   minBytes: integer(0),
 };
 
@@ -138,14 +139,16 @@ export const POLICY_SPEC: Spec = {
     healthyThreshold: integer(1, 100),
   },
   sse: { heartbeatMs: nullable(integer(1, MAX_TIMER_MS)) },
-  compression: (value, path, problems) => {
+  compression: withSchema((value, path, problems) => {
     if (value === false) return;
     if (!isPlainObject(value)) {
       problems.add(path, `must be false or an object, got ${describe(value)}`);
       return;
     }
     checkSpec(value, path, problems, COMPRESSION_SPEC);
-  },
+  }, {
+    anyOf: [{ enum: [false] }, specSchema(COMPRESSION_SPEC, "compression")],
+  }),
 };
 
 /** Keys whose value may be `null` to turn a feature off (not validated as objects then). */
