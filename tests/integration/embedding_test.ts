@@ -4,7 +4,7 @@ import { createGateway, parseConfig } from "../../mod.ts";
 import { Origin } from "../_fixtures/origin.ts";
 
 Deno.test("embedding: mounted in another Hono app, the gateway serves its routes and the app the rest", async () => {
-  const origin = await Origin.start();
+  await using origin = await Origin.start();
   const parsed = parseConfig(
     JSON.stringify({
       routes: [{
@@ -28,47 +28,42 @@ Deno.test("embedding: mounted in another Hono app, the gateway serves its routes
     "/api/*",
     (c) => gateway.fetch(c.req.raw, { address: "203.0.113.9" }),
   );
-  const server = Deno.serve(
+  await using server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     app.fetch,
   );
-  try {
-    const base = `http://127.0.0.1:${server.addr.port}`;
+  const base = `http://127.0.0.1:${server.addr.port}`;
 
-    const home = await fetch(`${base}/`);
-    assert.equal(await home.text(), "the host app");
+  const home = await fetch(`${base}/`);
+  assert.equal(await home.text(), "the host app");
 
-    const proxied = await fetch(`${base}/api/echo?x=1`);
-    assert.equal(proxied.status, 200);
-    const echoed = await proxied.json();
-    assert.equal(echoed.path, "/echo");
-    assert.equal(echoed.search, "?x=1");
-    // The gateway's own work happened: request id, forwarding headers.
-    assert.match(proxied.headers.get("x-request-id") ?? "", /\S/);
-    assert.equal(
-      origin.requests[0].headers.get("x-forwarded-for"),
-      "203.0.113.9",
-    );
+  const proxied = await fetch(`${base}/api/echo?x=1`);
+  assert.equal(proxied.status, 200);
+  const echoed = await proxied.json();
+  assert.equal(echoed.path, "/echo");
+  assert.equal(echoed.search, "?x=1");
+  // The gateway's own work happened: request id, forwarding headers.
+  assert.match(proxied.headers.get("x-request-id") ?? "", /\S/);
+  assert.equal(
+    origin.requests[0].headers.get("x-forwarded-for"),
+    "203.0.113.9",
+  );
 
-    // A path only the host app could own, answered by the host app (404).
-    const elsewhere = await fetch(`${base}/other`);
-    await elsewhere.body?.cancel();
-    assert.equal(elsewhere.status, 404);
-    assert.notEqual(
-      elsewhere.headers.get("content-type"),
-      "application/problem+json",
-    );
+  // A path only the host app could own, answered by the host app (404).
+  const elsewhere = await fetch(`${base}/other`);
+  await elsewhere.body?.cancel();
+  assert.equal(elsewhere.status, 404);
+  assert.notEqual(
+    elsewhere.headers.get("content-type"),
+    "application/problem+json",
+  );
 
-    const access = logs.map((line) => JSON.parse(line)).filter((line) =>
-      line.msg === "access"
-    );
-    assert.deepEqual(access.map((line) => [line.route, line.status]), [[
-      "users",
-      200,
-    ]]);
-  } finally {
-    await server.shutdown();
-    await gateway.close();
-    await origin.close();
-  }
+  const access = logs.map((line) => JSON.parse(line)).filter((line) =>
+    line.msg === "access"
+  );
+  assert.deepEqual(access.map((line) => [line.route, line.status]), [[
+    "users",
+    200,
+  ]]);
+  await gateway.close();
 });

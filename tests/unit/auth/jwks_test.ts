@@ -39,6 +39,7 @@ function startJwksServer(initial: Answer) {
       answer = next;
     },
     close: () => server.shutdown(),
+    [Symbol.asyncDispose]: () => server.shutdown(),
   };
 }
 
@@ -53,24 +54,20 @@ Deno.test("static JWKS: selection by kid, all keys without one", async () => {
 });
 
 Deno.test("remote JWKS is fetched once and cached for max-age", async () => {
-  const server = startJwksServer({
+  await using server = startJwksServer({
     body: { keys: [keyA] },
     cacheControl: "public, max-age=120",
   });
-  try {
-    const clock = new FakeClock();
-    const source = createRemoteJwks(server.url, { fetch, clock });
-    assert.deepEqual(await source.keysFor("a"), [keyA]);
-    assert.deepEqual(await source.keysFor(undefined), [keyA]);
-    clock.advance(119_999);
-    assert.deepEqual(await source.keysFor("a"), [keyA]);
-    assert.equal(server.fetches, 1);
-    clock.advance(1);
-    await source.keysFor("a");
-    assert.equal(server.fetches, 2);
-  } finally {
-    await server.close();
-  }
+  const clock = new FakeClock();
+  const source = createRemoteJwks(server.url, { fetch, clock });
+  assert.deepEqual(await source.keysFor("a"), [keyA]);
+  assert.deepEqual(await source.keysFor(undefined), [keyA]);
+  clock.advance(119_999);
+  assert.deepEqual(await source.keysFor("a"), [keyA]);
+  assert.equal(server.fetches, 1);
+  clock.advance(1);
+  await source.keysFor("a");
+  assert.equal(server.fetches, 2);
 });
 
 Deno.test("max-age is clamped to [60 s, 1 h]; none means 5 min", async () => {
@@ -99,80 +96,68 @@ Deno.test("max-age is clamped to [60 s, 1 h]; none means 5 min", async () => {
 });
 
 Deno.test("concurrent lookups share one fetch", async () => {
-  const server = startJwksServer({ body: { keys: [keyA, keyB] } });
-  try {
-    const source = createRemoteJwks(server.url, {
-      fetch,
-      clock: new FakeClock(),
-    });
-    const results = await Promise.all(
-      ["a", "b", "a", undefined, "zzz"].map((kid) => source.keysFor(kid)),
-    );
-    assert.equal(server.fetches, 1);
-    assert.deepEqual(results.map((keys) => keys.length), [1, 1, 1, 2, 0]);
-  } finally {
-    await server.close();
-  }
+  await using server = startJwksServer({ body: { keys: [keyA, keyB] } });
+  const source = createRemoteJwks(server.url, {
+    fetch,
+    clock: new FakeClock(),
+  });
+  const results = await Promise.all(
+    ["a", "b", "a", undefined, "zzz"].map((kid) => source.keysFor(kid)),
+  );
+  assert.equal(server.fetches, 1);
+  assert.deepEqual(results.map((keys) => keys.length), [1, 1, 1, 2, 0]);
 });
 
 Deno.test("an unknown kid refetches at most once per 30 s", async () => {
-  const server = startJwksServer({
+  await using server = startJwksServer({
     body: { keys: [keyA] },
     cacheControl: "max-age=3600",
   });
-  try {
-    const clock = new FakeClock();
-    const source = createRemoteJwks(server.url, { fetch, clock });
-    await source.keysFor("a");
-    clock.advance(29_999);
-    // Within 30 s of the first fetch: garbage kids cause no traffic.
-    for (let i = 0; i < 20; i++) {
-      assert.deepEqual(await source.keysFor(`x${i}`), []);
-    }
-    assert.equal(server.fetches, 1);
-    clock.advance(1);
-    assert.deepEqual(await source.keysFor("x"), []);
-    assert.equal(server.fetches, 2);
-    for (let i = 0; i < 20; i++) await source.keysFor(`y${i}`);
-    assert.equal(server.fetches, 2);
-    // A known kid never triggers a fetch while fresh.
-    clock.advance(60_000);
-    await source.keysFor("a");
-    assert.equal(server.fetches, 2);
-  } finally {
-    await server.close();
+  const clock = new FakeClock();
+  const source = createRemoteJwks(server.url, { fetch, clock });
+  await source.keysFor("a");
+  clock.advance(29_999);
+  // Within 30 s of the first fetch: garbage kids cause no traffic.
+  for (let i = 0; i < 20; i++) {
+    assert.deepEqual(await source.keysFor(`x${i}`), []);
   }
+  assert.equal(server.fetches, 1);
+  clock.advance(1);
+  assert.deepEqual(await source.keysFor("x"), []);
+  assert.equal(server.fetches, 2);
+  for (let i = 0; i < 20; i++) await source.keysFor(`y${i}`);
+  assert.equal(server.fetches, 2);
+  // A known kid never triggers a fetch while fresh.
+  clock.advance(60_000);
+  await source.keysFor("a");
+  assert.equal(server.fetches, 2);
 });
 
 Deno.test("a failed refresh keeps the previous keys and is reported", async () => {
-  const server = startJwksServer({
+  await using server = startJwksServer({
     body: { keys: [keyA] },
     cacheControl: "max-age=60",
   });
-  try {
-    const clock = new FakeClock();
-    const errors: unknown[] = [];
-    const source = createRemoteJwks(server.url, { fetch, clock }, {
-      onFetchError: (error) => errors.push(error),
-    });
-    await source.keysFor("a");
-    server.answer({ status: 503, body: "down" });
-    clock.advance(60_000);
-    assert.deepEqual(await source.keysFor("a"), [keyA]);
-    assert.equal(server.fetches, 2);
-    assert.match(String(errors[0]), /503/);
-    // The failure counts as an attempt: no retry for 30 s.
-    clock.advance(29_999);
-    await source.keysFor("a");
-    assert.equal(server.fetches, 2);
-    server.answer({ body: { keys: [keyB] }, cacheControl: "max-age=60" });
-    clock.advance(1);
-    assert.deepEqual(await source.keysFor("b"), [keyB]);
-    assert.deepEqual(await source.keysFor("a"), []);
-    assert.equal(server.fetches, 3);
-  } finally {
-    await server.close();
-  }
+  const clock = new FakeClock();
+  const errors: unknown[] = [];
+  const source = createRemoteJwks(server.url, { fetch, clock }, {
+    onFetchError: (error) => errors.push(error),
+  });
+  await source.keysFor("a");
+  server.answer({ status: 503, body: "down" });
+  clock.advance(60_000);
+  assert.deepEqual(await source.keysFor("a"), [keyA]);
+  assert.equal(server.fetches, 2);
+  assert.match(String(errors[0]), /503/);
+  // The failure counts as an attempt: no retry for 30 s.
+  clock.advance(29_999);
+  await source.keysFor("a");
+  assert.equal(server.fetches, 2);
+  server.answer({ body: { keys: [keyB] }, cacheControl: "max-age=60" });
+  clock.advance(1);
+  assert.deepEqual(await source.keysFor("b"), [keyB]);
+  assert.deepEqual(await source.keysFor("a"), []);
+  assert.equal(server.fetches, 3);
 });
 
 Deno.test("a JWKS response that is not a key set gives no keys", async () => {
@@ -248,38 +233,34 @@ Deno.test("key rotation: a token under a new kid is verified after one refetch",
     ...await crypto.subtle.exportKey("jwk", pair.publicKey),
     kid,
   });
-  const server = startJwksServer({
+  await using server = startJwksServer({
     body: { keys: [await jwk(oldPair, "2024")] },
     cacheControl: "max-age=3600",
   });
-  try {
-    const clock = new FakeClock();
-    const verify = createJwtVerifier({
-      algorithms: ["ES256"],
-      secret: null,
-      jwks: null,
-      jwksUrl: server.url,
-      issuer: null,
-      audience: null,
-      leewaySeconds: 0,
-      forwardClaims: {},
-    }, { fetch, clock });
-    const oldToken = await signEs256("2024", oldPair.privateKey, { sub: "u" });
-    const newToken = await signEs256("2025", newPair.privateKey, { sub: "u" });
-    assert.equal((await verify(oldToken)).ok, true);
-    assert.equal((await verify(oldToken)).ok, true);
-    assert.equal(server.fetches, 1);
-    // The issuer rotates; the cache is still fresh but lacks the new kid.
-    server.answer({
-      body: { keys: [await jwk(oldPair, "2024"), await jwk(newPair, "2025")] },
-      cacheControl: "max-age=3600",
-    });
-    clock.advance(30_000);
-    assert.equal((await verify(newToken)).ok, true);
-    assert.equal((await verify(newToken)).ok, true);
-    assert.equal((await verify(oldToken)).ok, true);
-    assert.equal(server.fetches, 2);
-  } finally {
-    await server.close();
-  }
+  const clock = new FakeClock();
+  const verify = createJwtVerifier({
+    algorithms: ["ES256"],
+    secret: null,
+    jwks: null,
+    jwksUrl: server.url,
+    issuer: null,
+    audience: null,
+    leewaySeconds: 0,
+    forwardClaims: {},
+  }, { fetch, clock });
+  const oldToken = await signEs256("2024", oldPair.privateKey, { sub: "u" });
+  const newToken = await signEs256("2025", newPair.privateKey, { sub: "u" });
+  assert.equal((await verify(oldToken)).ok, true);
+  assert.equal((await verify(oldToken)).ok, true);
+  assert.equal(server.fetches, 1);
+  // The issuer rotates; the cache is still fresh but lacks the new kid.
+  server.answer({
+    body: { keys: [await jwk(oldPair, "2024"), await jwk(newPair, "2025")] },
+    cacheControl: "max-age=3600",
+  });
+  clock.advance(30_000);
+  assert.equal((await verify(newToken)).ok, true);
+  assert.equal((await verify(newToken)).ok, true);
+  assert.equal((await verify(oldToken)).ok, true);
+  assert.equal(server.fetches, 2);
 });
