@@ -76,9 +76,11 @@ export type {
   BreakerStore,
   BreakerStoreBase,
   BreakerStoreValue,
+  HealthRecord,
   ProbeLease,
   StoreCheck,
   StoreWrite,
+  UpstreamHealth,
   VersionedValue,
 } from "./src/resilience/breaker_store.ts";
 export { MemoryBreakerStore } from "./src/runtime/memory/breaker_store.ts";

@@ -25,19 +25,23 @@ export interface ProbeLease {
 
 /** One upstream's active health-check verdict and the run of probes behind it. */
 export interface UpstreamHealth {
+  /** The verdict: whether the pool may send it traffic. */
   healthy: boolean;
   /** Probes passed in a row (0 after a failure). */
   passes: number;
   /** Probes failed in a row (0 after a pass). */
   failures: number;
+  /** When it was last probed (epoch ms). */
   checkedAt: number;
 }
 
 /** A route's health checks: every upstream's verdict and the probing lease. */
 export interface HealthRecord {
+  /** Tells it from a breaker state or probe lease. */
   kind: "health";
   /** The instance holding the probing lease, until `leaseUntil`. */
   prober: string;
+  /** When the probing lease ends (epoch ms). */
   leaseUntil: number;
   /** By upstream URL. */
   upstreams: Record<string, UpstreamHealth>;
