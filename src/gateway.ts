@@ -1,4 +1,5 @@
 import { createApp } from "./app.ts";
+import type { UpstreamView } from "./balance/upstream_pool.ts";
 import type { GatewayConfig } from "./config/types.ts";
 import {
   createProxyTrust,
@@ -104,6 +105,8 @@ export interface Gateway {
   readonly board: BreakerBoard;
   /** One round of active health checks for every route that has them (Workers: from `scheduled`). */
   checkHealth(): Promise<void>;
+  /** The Prometheus text `/_gateway/metrics` serves (for exporters). */
+  renderMetrics(): string;
   /** Stops background work (breaker sync, health checks); the store's owner closes the store. */
   close(): Promise<void>;
 }
@@ -223,6 +226,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     health.setPools(routes.map((rt) => rt.pool));
     return {
       config: next,
+      upstreams: () => routes.flatMap((rt) => rt.pool.views()),
       // Without trusted proxies no address needs parsing on the hot path.
       isTrusted: next.trustedProxies.length === 0
         ? () => false
@@ -355,6 +359,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics,
     board,
     checkHealth: () => health.runOnce(),
+    renderMetrics: () => metrics.render(board.views(), current.upstreams()),
     async close() {
       await health.close();
       await board.close();
@@ -365,6 +370,8 @@ export function createGateway(options: GatewayOptions): Gateway {
 /** What one config builds: swapped whole on reload. */
 interface Generation {
   config: GatewayConfig;
+  /** The upstreams of every route, for metrics. */
+  upstreams(): UpstreamView[];
   isTrusted: (address: string) => boolean;
   writeAccessLog: (entry: AccessLogEntry) => void;
   app: {

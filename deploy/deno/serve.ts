@@ -1,5 +1,7 @@
 /**
- * The `deno serve` entry: `export default { fetch }`, so Deno runs the
+ * The `deno serve` entry: `otelMetrics?.observe(() => gateway.renderMetrics());
+
+export default { fetch }`, so Deno runs the
  * server and can spread it over every core:
  *
  *   deno serve --parallel --allow-net --allow-env --allow-read --allow-write \
@@ -20,7 +22,7 @@ import {
 } from "../../src/runtime/deno/clock.ts";
 import { setupFromEnv } from "../../src/runtime/deno/start_from_env.ts";
 
-const { settings, gatewayOptions } = await setupFromEnv();
+const { settings, gatewayOptions, otelMetrics } = await setupFromEnv();
 const encoder = new TextEncoder();
 const clock = denoClock();
 const { sink } = batchedSink(
@@ -37,6 +39,8 @@ const gateway = createGateway({
   config: settings.config,
   logSink: sink,
 });
+
+otelMetrics?.observe(() => gateway.renderMetrics());
 
 export default {
   fetch: (request, info) =>

@@ -4,6 +4,7 @@ import { serveGateway, type ServingGateway } from "./serve_gateway.ts";
 import type { GatewayOptions } from "../../gateway.ts";
 import { DenoKvBreakerStore, openKv } from "./kv_breaker_store.ts";
 import { otelTraceContinuer } from "./otel.ts";
+import { type OtelMetricsExport, otelMetricsExport } from "./otel_metrics.ts";
 import { startConfigReloader } from "./config_reload.ts";
 import { readConfigSource } from "./config_source.ts";
 
@@ -180,6 +181,8 @@ export interface DenoSetup {
   kv: Deno.Kv;
   /** Gateway options for this runtime: Deno KV breaker store, sync, tracing. */
   gatewayOptions: Omit<GatewayOptions, "config">;
+  /** The gateway's metrics over OTLP when `OTEL_DENO=true`: call `observe` once the gateway exists. */
+  otelMetrics: OtelMetricsExport | undefined;
 }
 
 /**
@@ -214,10 +217,13 @@ export async function setupFromEnv(
     );
     Deno.exit(1);
   }
+  const otelMetrics = otelMetricsExport();
   return {
     settings,
     kv,
+    otelMetrics,
     gatewayOptions: {
+      onExchange: otelMetrics?.recordExchange,
       breakerStore: new DenoKvBreakerStore(kv),
       // Pull other instances' transitions every 250 ms even without traffic.
       breakerSync: { autoSync: true, syncIntervalMs: 250 },
@@ -239,7 +245,9 @@ export async function startFromEnv(
     allowDemo?: boolean;
   } = {},
 ): Promise<ServingGateway> {
-  const { settings, kv, gatewayOptions } = await setupFromEnv({ allowDemo });
+  const { settings, kv, gatewayOptions, otelMetrics } = await setupFromEnv({
+    allowDemo,
+  });
   const serving = serveGateway({
     ...gatewayOptions,
     config: settings.config,
@@ -253,6 +261,7 @@ export async function startFromEnv(
       routes: settings.config.routes.length,
     },
   });
+  otelMetrics?.observe(() => serving.gateway.renderMetrics());
   // SIGHUP (and, when asked, the config directory) reloads the config.
   const reloader = startConfigReloader({
     gateway: serving.gateway,
