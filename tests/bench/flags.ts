@@ -10,6 +10,8 @@ export interface BenchPlan {
   profile: boolean;
   /** Another checkout of the gateway measured as the "before" row (`--baseline DIR`). */
   baselineRoot: string | null;
+  /** `--pools`: only the upstream-pool scenario (it also runs at the end of a full run). */
+  poolsOnly: boolean;
   /** Load per proxy before the measured cycles, for the JIT. */
   warmupSeconds: number;
   /** One wrk slice per proxy per cycle. */
@@ -29,8 +31,9 @@ export interface BenchPlan {
 /** Printed for `--help` and after a bad flag. */
 export const USAGE = `deno task bench [--quick] [--only ${
   PROXY_KINDS.join(",")
-}] [--profile]
+}] [--profile] [--pools]
   --quick     smoke run: 3 cycles of 1 s slices, 64 MiB body
+  --pools     only the upstream-pool scenario (slow, failing and healthy origin)
   --only      measure only these proxies (multi-core runs with "gateway")
   --profile   also profile the gateway under load (--cpu-prof); writes bench-results/profile.md
   --baseline  DIR: also measure the gateway of another checkout (e.g. git archive of an older
@@ -49,10 +52,12 @@ export function parseBenchFlags(args: string[]): BenchPlan {
   let profile = false;
   let baselineRoot: string | null = null;
   let only: ProxyKind[] | null = null;
+  let poolsOnly = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--quick") quick = true;
     else if (arg === "--profile") profile = true;
+    else if (arg === "--pools") poolsOnly = true;
     else if (arg === "--only" || arg.startsWith("--only=")) {
       const list = arg === "--only" ? args[++i] : arg.slice("--only=".length);
       only = parseProxyList(list ?? "");
@@ -72,6 +77,7 @@ export function parseBenchFlags(args: string[]): BenchPlan {
     proxies,
     profile,
     baselineRoot,
+    poolsOnly,
     warmupSeconds: quick ? 2 : 8,
     sliceSeconds: quick ? 1 : 3,
     cycles: quick ? 3 : 7,

@@ -17,6 +17,7 @@ import {
 } from "./measure.ts";
 import { type CoreLayout, measureMulticore } from "./multicore.ts";
 import { type ManagedProcess, ProcessGroup } from "./processes.ts";
+import { measurePools, renderPools } from "./pools.ts";
 import { profileGateway } from "./profile.ts";
 import {
   PROXY_LABELS,
@@ -201,6 +202,25 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
   return report;
 }
 
+/** The upstream-pool scenario (see pools.ts); written to bench-results/pools.md. */
+async function runPools(group: ProcessGroup, plan: BenchPlan): Promise<void> {
+  const tools = await ensureTools(log);
+  const cores = coreLayout(navigator.hardwareConcurrency, tools.taskset);
+  if (cores.load !== null) await pinSelf(cores.load);
+  log("bench: upstream pools");
+  const poolPlan = {
+    warmupSeconds: plan.quick ? 1 : 3,
+    seconds: plan.quick ? 3 : 8,
+    connections: 20,
+    proxyCpus: cores.proxy,
+    loadCpus: cores.load,
+    nginx: tools.nginx,
+  };
+  const table = renderPools(await measurePools(group, poolPlan, log), poolPlan);
+  await Deno.writeTextFile(`${RESULTS_DIR}/pools.md`, table);
+  console.log(table);
+}
+
 async function main(): Promise<number> {
   if (Deno.args.includes("--help")) {
     console.log(USAGE);
@@ -222,10 +242,13 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGTERM", stopOnSignal);
   try {
     await Deno.mkdir(RESULTS_DIR, { recursive: true });
-    const report = await run(group, plan);
-    await writeReport(report, RESULTS_DIR);
-    console.log(renderMarkdown(report));
-    log(`bench: written to ${RESULTS_DIR}/latest.md and latest.json`);
+    if (!plan.poolsOnly) {
+      const report = await run(group, plan);
+      await writeReport(report, RESULTS_DIR);
+      console.log(renderMarkdown(report));
+      log(`bench: written to ${RESULTS_DIR}/latest.md and latest.json`);
+    }
+    await runPools(group, plan);
     return 0;
   } catch (error) {
     log(`bench: ${error instanceof Error ? error.message : error}`);
