@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { CountingOrigin, deadUpstream } from "../_fixtures/counting_origin.ts";
 import { routeConfig, startTestGateway } from "../_fixtures/gateway.ts";
 import { startGatewayProcess } from "../_fixtures/gateway_process.ts";
+import { workersHandler } from "../../src/runtime/workers/workers_handler.ts";
 
 async function get(url: string): Promise<number> {
   const response = await fetch(url);
@@ -283,4 +284,30 @@ Deno.test("two gateway processes on one Deno KV probe each upstream once per int
     }
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("Workers: the Cron Trigger's scheduled handler runs the health checks", async () => {
+  await using origin = CountingOrigin.start();
+  const worker = workersHandler({
+    bundledConfig: routeConfig([origin.url], {
+      policy: { healthCheck: { ...HEALTH_CHECK, unhealthyThreshold: 1 } },
+    }),
+  });
+  const env = {};
+  const ctx = { waitUntil() {} };
+  await worker.scheduled({}, env, ctx);
+  assert.equal(origin.probes, 1);
+  let response = await worker.fetch(
+    new Request("http://gw.test/api/x"),
+    env,
+    ctx,
+  );
+  assert.equal(response.status, 200);
+  await response.body?.cancel();
+  origin.healthy = false;
+  await worker.scheduled({}, env, ctx);
+  assert.equal(origin.probes, 2);
+  response = await worker.fetch(new Request("http://gw.test/api/x"), env, ctx);
+  assert.equal(response.status, 503);
+  assert.equal((await response.json()).code, "circuit_open");
 });
