@@ -18,6 +18,17 @@ import { forward, type ForwardDeps } from "./pipeline/forward.ts";
 import { limitConcurrency } from "./pipeline/limit_concurrency.ts";
 import { limitRate } from "./pipeline/limit_rate.ts";
 import type { RouteRuntime } from "./pipeline/route_runtime.ts";
+import {
+  checkClientHandshake,
+  isWebSocketUpgrade,
+  queryCredentialHeaders,
+} from "./websocket/handshake.ts";
+import type { OpenSockets } from "./websocket/open_sockets.ts";
+import {
+  proxyWebSocket,
+  type WebSocketDeps,
+} from "./websocket/proxy_websocket.ts";
+import type { WebSocketRuntime } from "./websocket/socket.ts";
 
 /** What the app is built from (see `gateway.ts`, which owns the lifecycle). */
 export interface AppDeps extends ForwardDeps {
@@ -25,6 +36,8 @@ export interface AppDeps extends ForwardDeps {
   routes: readonly RouteRuntime[];
   logger: Logger;
   isDraining(): boolean;
+  /** WebSocket proxying; absent where the runtime has none (upgrades are then plain requests). */
+  websockets?: { runtime: WebSocketRuntime; sockets: OpenSockets };
 }
 
 type Env = { Bindings: Exchange };
@@ -36,6 +49,9 @@ const NO_CLAIMS: [string, string][] = [];
  * configured route. This is the one place the stage order is written:
  * route → CORS preflight → method → auth → rate limit → bulkhead →
  * (breaker → retry → timeout → fetch → stream back, in `forward`).
+ * A WebSocket upgrade on a route with `websocket` on takes the same stages
+ * (GET only, its handshake checked first), then in `proxyWebSocket`:
+ * breaker → upstream handshake → client upgrade → relay.
  */
 export function createApp(deps: AppDeps): Hono<Env> {
   const { board, metrics, config } = deps;
@@ -107,10 +123,15 @@ async function proxy(
     if (preflight !== null) return preflight;
   }
   checkMethod(rt, request.method);
+  const websockets = deps.websockets;
+  if (
+    websockets !== undefined && rt.route.policy.websocket !== null &&
+    isWebSocketUpgrade(request.headers)
+  ) return proxyUpgrade(request, exchange, rt, { ...deps, ...websockets });
   // No await for a route without auth: one microtask less per request.
   const claimHeaders = rt.authenticate === null
     ? NO_CLAIMS
-    : await authenticate(rt, request, exchange);
+    : await authenticate(rt, request.headers, exchange);
   limitRate(rt, exchange);
   const release = limitConcurrency(rt, exchange, deps.metrics);
   const response = await forward(
@@ -125,6 +146,36 @@ async function proxy(
     applyCors(cors, request.headers.get("origin"), response.headers);
   }
   return response;
+}
+
+/**
+ * A WebSocket upgrade on a route with `websocket` on: the same stages as
+ * `proxy` (GET only, its handshake checked first, a browser's
+ * `access_token` accepted), then `proxyWebSocket`.
+ */
+async function proxyUpgrade(
+  request: Request,
+  exchange: Exchange,
+  rt: RouteRuntime,
+  deps: WebSocketDeps,
+): Promise<Response> {
+  if (request.method !== "GET") {
+    throw new GatewayError(
+      405,
+      "method_not_allowed",
+      "A WebSocket upgrade must be a GET request.",
+      { allow: "GET" },
+    );
+  }
+  checkClientHandshake(request.headers, deps.runtime.seesConnectionHeader);
+  const claimHeaders = await authenticate(
+    rt,
+    queryCredentialHeaders(request) ?? request.headers,
+    exchange,
+  );
+  limitRate(rt, exchange);
+  const release = limitConcurrency(rt, exchange, deps.metrics);
+  return proxyWebSocket(request, exchange, rt, claimHeaders, release, deps);
 }
 
 /** The one place errors become responses. */

@@ -23,6 +23,9 @@ import { compileRoute } from "./pipeline/route_runtime.ts";
 import { HealthChecker } from "./balance/health_check.ts";
 import type { TraceContinuer } from "./http/traceparent.ts";
 import { MemoryBreakerStore } from "./runtime/memory/breaker_store.ts";
+import { GOING_AWAY } from "./websocket/close_codes.ts";
+import { OpenSockets } from "./websocket/open_sockets.ts";
+import type { WebSocketRuntime } from "./websocket/socket.ts";
 
 /** What the runtime knows about the connection a request came in on. */
 export interface ClientContext {
@@ -75,6 +78,11 @@ export interface GatewayOptions {
    * Cron Trigger), reading the fleet's verdicts on traffic meanwhile.
    */
   healthChecks?: "timers" | "manual";
+  /**
+   * The runtime's WebSocket support (`websocket.ts` in `src/runtime/deno` or `src/runtime/workers`); without
+   * it WebSocket upgrades are plain requests.
+   */
+  websocketRuntime?: WebSocketRuntime;
   /** How breaker state is pulled from the store (see `BreakerBoardOptions`). */
   breakerSync?: BreakerSyncOptions;
 }
@@ -97,6 +105,12 @@ export interface Gateway {
   readonly config: GatewayConfig;
   /** Exchanges still running (bodies included). */
   readonly inflight: number;
+  /** Proxied WebSockets still open. */
+  readonly openWebSockets: number;
+  /** Resolves once no proxied WebSocket is open. */
+  webSocketsClosed(): Promise<void>;
+  /** Closes every open WebSocket with 1001 (the end of a shutdown's drain time). */
+  closeWebSockets(): void;
   /** Where the gateway's own log lines go (start-up, transitions, drain). */
   readonly logger: Logger;
   /** The Prometheus registry behind `/_gateway/metrics`. */
@@ -208,6 +222,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const background = options.waitUntil ?? (() => {});
   let draining = false;
   let inflight = 0;
+  const sockets = new OpenSockets();
 
   /** Everything a config decides, built once per config (start and each reload). */
   function buildGeneration(next: GatewayConfig): Generation {
@@ -249,6 +264,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         continueTrace: options.continueTrace,
         clientWatchDelayMs: options.clientWatchDelayMs,
         isDraining: () => draining,
+        websockets: options.websocketRuntime &&
+          { runtime: options.websocketRuntime, sockets },
       }),
     };
   }
@@ -308,6 +325,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       clientAddress: exchange.clientAddress ?? null,
       traceId: exchange.traceId,
     };
+    const socket = exchange.websocket;
+    if (socket !== null) {
+      entry.websocket = {
+        messagesIn: socket.messagesIn,
+        messagesOut: socket.messagesOut,
+        closeCode: socket.closeCode,
+        closedBy: socket.closedBy,
+        cause: socket.cause,
+      };
+    }
     current.writeAccessLog(entry);
     options.onExchange?.(entry);
   }
@@ -354,6 +381,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     get inflight() {
       return inflight;
+    },
+    get openWebSockets() {
+      return sockets.size;
+    },
+    webSocketsClosed: () => sockets.whenEmpty(),
+    closeWebSockets() {
+      sockets.closeAll(GOING_AWAY, "gateway shutting down", "shutdown");
     },
     logger,
     metrics,

@@ -48,6 +48,7 @@ export const BUILT_IN_POLICY: Policy = {
   healthCheck: null,
   sse: { heartbeatMs: null },
   compression: COMPRESSION_DEFAULTS,
+  websocket: { maxMessageBytes: 1_048_576, idleMs: 300_000 },
 };
 
 /** What a `healthCheck` object gets for the fields it leaves out (`path` is required). */

@@ -47,6 +47,10 @@ export function mergePolicy(
   merged.compression = compression === false
     ? null
     : { ...COMPRESSION_DEFAULTS, ...merged.compression };
+  const websocket: unknown = merged.websocket;
+  merged.websocket = websocket === false
+    ? null
+    : { ...BUILT_IN_POLICY.websocket!, ...merged.websocket };
   return merged;
 }
 

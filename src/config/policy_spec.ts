@@ -70,6 +70,23 @@ const healthCheckPath: Check = withSchema((value, path, problems) => {
   }
 }, { type: "string", pattern: "^/[^?#\\s]*$" });
 
+/** `false` (off) or an object checked against `spec`. */
+function falseOr(spec: Spec, name: string): Check {
+  return withSchema((value, path, problems) => {
+    if (value === false) return;
+    if (!isPlainObject(value)) {
+      problems.add(path, `must be false or an object, got ${describe(value)}`);
+      return;
+    }
+    checkSpec(value, path, problems, spec);
+  }, { anyOf: [{ enum: [false] }, specSchema(spec, name)] });
+}
+
+const WEBSOCKET_SPEC: Spec = {
+  maxMessageBytes: integer(1, 64 * 1024 * 1024),
+  idleMs: integer(1, MAX_TIMER_MS),
+};
+
 const COMPRESSION_SPEC: Spec = {
   encodings: withSchema((value, path, problems) => {
     arrayOf(oneOf("br", "gzip"), 1)(value, path, problems);
@@ -139,16 +156,8 @@ export const POLICY_SPEC: Spec = {
     healthyThreshold: integer(1, 100),
   },
   sse: { heartbeatMs: nullable(integer(1, MAX_TIMER_MS)) },
-  compression: withSchema((value, path, problems) => {
-    if (value === false) return;
-    if (!isPlainObject(value)) {
-      problems.add(path, `must be false or an object, got ${describe(value)}`);
-      return;
-    }
-    checkSpec(value, path, problems, COMPRESSION_SPEC);
-  }, {
-    anyOf: [{ enum: [false] }, specSchema(COMPRESSION_SPEC, "compression")],
-  }),
+  compression: falseOr(COMPRESSION_SPEC, "compression"),
+  websocket: falseOr(WEBSOCKET_SPEC, "websocket"),
 };
 
 /** Keys whose value may be `null` to turn a feature off (not validated as objects then). */

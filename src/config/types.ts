@@ -115,6 +115,13 @@ export interface CompressionPolicy {
   minBytes: number;
 }
 
+export interface WebSocketPolicy {
+  /** Largest message relayed either way; a bigger one closes the socket with 1009. */
+  maxMessageBytes: number;
+  /** Silence both ways after which the socket is closed with 1001. */
+  idleMs: number;
+}
+
 /** Everything a route does around its upstream call, after merging. */
 export interface Policy {
   /** Deadlines. */
@@ -139,6 +146,8 @@ export interface Policy {
   sse: SsePolicy;
   /** Response compression; `null` when off (`compression: false`). */
   compression: CompressionPolicy | null;
+  /** WebSocket proxying; `null` (`false` in config) treats upgrades as plain requests. */
+  websocket: WebSocketPolicy | null;
 }
 
 /** A JWT signature algorithm the gateway verifies. */

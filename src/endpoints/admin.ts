@@ -114,6 +114,7 @@ export function adminEndpoints(deps: AdminDeps): Hono {
     gatewayJson(buildStatusSnapshot({
       routes: deps.routes,
       rates: deps.metrics.routeRates(),
+      openWebSockets: deps.metrics.openWebSockets(),
       breakers: board.views(),
       upstreams: deps.upstreams(),
       store: board.storeHealth(),

@@ -54,6 +54,17 @@ export interface AccessLogEntry {
   clientAddress: string | null;
   /** The W3C trace id, when there is one. */
   traceId: string | null;
+  /**
+   * For a proxied WebSocket (status 101, logged at close): messages each
+   * way, the close code, who closed and, when the gateway did, why.
+   */
+  websocket?: {
+    messagesIn: number;
+    messagesOut: number;
+    closeCode: number;
+    closedBy: "client" | "upstream" | "gateway";
+    cause: string | null;
+  };
 }
 
 /** Options for {@linkcode createAccessLog}. */
@@ -72,8 +83,9 @@ export interface AccessLogOptions {
  * Creates the access-log writer: one JSON line per exchange,
  * `{"time","level":"info","msg":"access", ...entry, "flags": "UT,RT" | "-"}`.
  *
- * Sampling only thins out the uninteresting: a line with status ≥ 500 or
- * any flag is always written, whatever `sampleRate` says.
+ * Sampling only thins out the uninteresting: a line with status ≥ 500,
+ * any flag, or a WebSocket's closing line is always written, whatever
+ * `sampleRate` says.
  *
  * @example
  * ```ts
@@ -110,6 +122,7 @@ export function createAccessLog(
 
   return function writeAccessLine(entry) {
     const kept = entry.status >= 500 || entry.flags.length > 0 ||
+      entry.websocket !== undefined ||
       sampleRate === 1 ||
       random() < sampleRate;
     if (!kept) return;

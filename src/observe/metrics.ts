@@ -5,9 +5,9 @@ import {
 } from "./histogram.ts";
 import { familyHeader, formatLabels, sampleLine } from "./prometheus_text.ts";
 import { RateWindow, type WindowRate } from "./rate_window.ts";
-import { SeriesFamily } from "./series_family.ts";
 import { VERSION } from "../version.ts";
 import type { BreakerStateName } from "../resilience/breaker_merge.ts";
+import { type Series, SeriesFamily } from "./series_family.ts";
 
 /** Which timeout fired: response headers, body silence, or the whole exchange. */
 export type TimeoutKind = "headers" | "first_byte" | "idle" | "total";
@@ -33,6 +33,16 @@ export interface BreakerStateSample {
 
 /** The gateway's own endpoints, counted apart from routed traffic. */
 export type InternalEndpoint = "health" | "metrics" | "admin" | "unknown";
+/**
+ * One route's WebSocket message counters, looked up once per socket so a
+ * relayed message costs two increments.
+ */
+export interface WebSocketCounters {
+  messagesIn: Series;
+  messagesOut: Series;
+  bytesIn: Series;
+  bytesOut: Series;
+}
 
 /** What the pipeline passes as the route of a request no route matched. */
 export const UNMATCHED_ROUTE = "(none)";
@@ -145,6 +155,10 @@ export class GatewayMetrics {
   readonly #gatewayErrors = new SeriesFamily(["route", "code"]);
   /** 1 until a config reload is refused, back to 1 at the next good one. */
   #lastReloadOk = 1;
+  readonly #websocketsActive = new SeriesFamily(["route"]);
+  readonly #openWebSockets = new Map<string, number>();
+  readonly #websocketMessages = new SeriesFamily(["route", "direction"]);
+  readonly #websocketBytes = new SeriesFamily(["route", "direction"]);
 
   /** An empty registry. */
   constructor(options: GatewayMetricsOptions = {}) {
@@ -263,6 +277,31 @@ export class GatewayMetrics {
   /** The client went away before the response was complete. */
   clientDisconnect(route: string): void {
     this.#disconnects.of1(routeLabel(route)).value++;
+  }
+
+  /** A WebSocket opened (`1`) or closed (`-1`) on `route`. */
+  websocketsActive(route: string, delta: 1 | -1): void {
+    this.#websocketsActive.of1(routeLabel(route)).value += delta;
+    this.#openWebSockets.set(
+      route,
+      (this.#openWebSockets.get(route) ?? 0) + delta,
+    );
+  }
+
+  /** Open WebSockets per route (routes that never had one are absent). */
+  openWebSockets(): Record<string, number> {
+    return Object.fromEntries(this.#openWebSockets);
+  }
+
+  /** The message and byte counters of `route`'s sockets (`in`: client → upstream). */
+  websocketCounters(route: string): WebSocketCounters {
+    const label = routeLabel(route);
+    return {
+      messagesIn: this.#websocketMessages.of2(label, "in"),
+      messagesOut: this.#websocketMessages.of2(label, "out"),
+      bytesIn: this.#websocketBytes.of2(label, "in"),
+      bytesOut: this.#websocketBytes.of2(label, "out"),
+    };
   }
 
   /**
@@ -399,6 +438,22 @@ export class GatewayMetrics {
       "gateway_client_disconnects_total",
       "Clients that went away before their response was complete, by route.",
       this.#disconnects,
+    );
+    out += seriesLines(
+      "gateway_websockets_active",
+      "gauge",
+      "Open WebSockets, by route.",
+      this.#websocketsActive,
+    );
+    out += counterFamily(
+      "gateway_websocket_messages_total",
+      "WebSocket messages relayed, by route and direction (in: client to upstream).",
+      this.#websocketMessages,
+    );
+    out += counterFamily(
+      "gateway_websocket_bytes_total",
+      "WebSocket message payload bytes relayed, by route and direction.",
+      this.#websocketBytes,
     );
     return out + upstreamFamilies(upstreams);
   }

@@ -16,6 +16,8 @@ export interface RouteStatus {
   requestsPerSecond: number;
   /** Share of 5xx responses, 0..1. */
   errorRate: number;
+  /** Proxied WebSockets open now. */
+  openWebSockets: number;
 }
 
 /** Health of the shared breaker store (Deno KV or Workers KV). */
@@ -43,6 +45,8 @@ export interface StatusSources {
   routes: readonly Route[];
   /** From `GatewayMetrics.routeRates()`; routes without traffic are shown at 0. */
   rates: Record<string, WindowRate>;
+  /** From `GatewayMetrics.openWebSockets()`; routes without any are shown at 0. */
+  openWebSockets: Record<string, number>;
   breakers: BreakerView[];
   upstreams?: UpstreamView[];
   store: StoreHealth;
@@ -58,6 +62,7 @@ export interface StatusSources {
  * const snapshot = buildStatusSnapshot({
  *   routes: config.routes,
  *   rates: metrics.routeRates(),
+ *   openWebSockets: metrics.openWebSockets(),
  *   breakers: await breakers.views(),
  *   store: storeHealth(),
  *   now: Date.now(),
@@ -77,6 +82,7 @@ export function buildStatusSnapshot(sources: StatusSources): StatusSnapshot {
         upstreams: route.upstreams.map((upstream) => upstream.url),
         requestsPerSecond: rate?.requestsPerSecond ?? 0,
         errorRate: rate?.errorRate ?? 0,
+        openWebSockets: sources.openWebSockets[route.name] ?? 0,
       };
     }),
     breakers: sources.breakers,

@@ -66,7 +66,7 @@ export function summarizeSnapshot(snapshot: StatusSnapshot): string {
  * import { renderStatusSections } from "./status_view.ts";
  * const html = renderStatusSections({
  *   generatedAt: 0,
- *   routes: [{ name: "users", path: "/api/users/*", methods: null, upstreams: ["http://a"], requestsPerSecond: 1, errorRate: 0 }],
+ *   routes: [{ name: "users", path: "/api/users/*", methods: null, upstreams: ["http://a"], requestsPerSecond: 1, errorRate: 0, openWebSockets: 0 }],
  *   breakers: [],
  *   store: { healthy: true, errors: 0, lastError: null },
  * }, 0);
@@ -101,7 +101,7 @@ export function renderStatusSections(
     `<td class="num" data-rate>${route.requestsPerSecond.toFixed(2)}</td>` +
     `<td class="num${route.errorRate > 0 ? " bad" : ""}" data-error-rate>${
       percent(route.errorRate)
-    }</td></tr>`
+    }</td><td class="num" data-websockets>${route.openWebSockets}</td></tr>`
   ).join("");
 
   const breakerRows = snapshot.breakers.map((breaker) => {
@@ -158,8 +158,8 @@ export function renderStatusSections(
     `<table aria-labelledby="routes-heading"><thead><tr>` +
     `<th scope="col">Route</th><th scope="col">Path</th><th scope="col">Methods</th>` +
     `<th scope="col">Upstreams</th><th scope="col" class="num">Requests/s</th>` +
-    `<th scope="col" class="num">Errors (5xx)</th></tr></thead><tbody>${
-      routeRows || `<tr><td colspan="6">No routes configured.</td></tr>`
+    `<th scope="col" class="num">Errors (5xx)</th><th scope="col" class="num">Open WebSockets</th></tr></thead><tbody>${
+      routeRows || `<tr><td colspan="7">No routes configured.</td></tr>`
     }</tbody></table></section>` +
     `<section aria-labelledby="breakers-heading"><h2 id="breakers-heading">Circuit breakers</h2>` +
     `<table aria-labelledby="breakers-heading"><thead><tr>` +

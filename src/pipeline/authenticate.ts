@@ -8,11 +8,11 @@ import type { RouteRuntime } from "./route_runtime.ts";
  */
 export async function authenticate(
   rt: RouteRuntime,
-  request: Request,
+  headers: Headers,
   exchange: Exchange,
 ): Promise<[string, string][]> {
   if (rt.authenticate === null) return [];
-  const result = await rt.authenticate(request.headers);
+  const result = await rt.authenticate(headers);
   if (result.ok) return result.claimHeaders;
   exchange.flag("UA");
   throw new GatewayError(401, "unauthorized", result.detail, {

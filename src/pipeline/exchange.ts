@@ -1,6 +1,7 @@
 import type { ResponseFlag } from "../observe/access_log.ts";
 import type { Peer } from "../http/upstream_headers.ts";
 import type { RouteRuntime } from "./route_runtime.ts";
+import type { RelaySummary } from "../websocket/relay.ts";
 
 /**
  * Everything the gateway learns about one request while it handles it; the
@@ -32,6 +33,8 @@ export class Exchange {
   completed: Promise<unknown> | undefined = undefined;
   /** The client's `Accept-Encoding` when the runtime rewrote the header (see `ClientContext`). */
   clientAcceptEncoding: string | undefined = undefined;
+  /** Set when a proxied WebSocket closed; the exchange then finishes with 101. */
+  websocket: RelaySummary | null = null;
   private finished = false;
 
   /** What the client accepts as `Content-Encoding` (its header, unless the runtime knows better). */

@@ -24,6 +24,7 @@ function initialSnapshot(): StatusSnapshot {
         upstreams: [UPSTREAM, "http://10.0.0.6:8080/v1"],
         requestsPerSecond: 4.5,
         errorRate: 0,
+        openWebSockets: 0,
       },
       {
         name: "orders",
@@ -32,6 +33,7 @@ function initialSnapshot(): StatusSnapshot {
         upstreams: ["http://10.0.0.9"],
         requestsPerSecond: 0,
         errorRate: 0,
+        openWebSockets: 0,
       },
     ],
     breakers: [{

@@ -6,6 +6,7 @@ import {
 } from "../../gateway.ts";
 import { batchedSink } from "../../observe/batched_sink.ts";
 import { DENO_CLIENT_WATCH_DELAY_MS, denoClock } from "./clock.ts";
+import { denoWebSocketRuntime } from "./websocket.ts";
 
 const encoder = new TextEncoder();
 
@@ -63,6 +64,7 @@ export function serveGateway(options: ServeOptions): ServingGateway {
   const clock = options.clock ?? denoClock();
   const stdout = options.logSink ? null : batchedSink(writeStdout, clock);
   const gateway = createGateway({
+    websocketRuntime: denoWebSocketRuntime,
     ...options,
     clock,
     clientWatchDelayMs: options.clientWatchDelayMs ??
@@ -99,8 +101,15 @@ export function serveGateway(options: ServeOptions): ServingGateway {
         drainMs: options.drainMs,
       });
       let timer: ReturnType<typeof setTimeout> | undefined;
+      // Deno's server.shutdown() drops upgraded connections without a close
+      // frame, so it waits until the open WebSockets have closed (on their
+      // own, or with 1001 when the drain time ends). Until then new
+      // connections are still accepted, and answered 503 `draining`.
+      const serverDown = gateway.webSocketsClosed().then(() =>
+        server.shutdown()
+      );
       const drained = await Promise.race([
-        server.shutdown().then(() => true),
+        serverDown.then(() => true),
         new Promise<false>((resolve) => {
           timer = setTimeout(() => resolve(false), options.drainMs);
         }),
@@ -109,7 +118,11 @@ export function serveGateway(options: ServeOptions): ServingGateway {
       if (!drained) {
         gateway.logger.warn("drain time over; closing open exchanges", {
           inflight: gateway.inflight,
+          websockets: gateway.openWebSockets,
         });
+        // 1001 to every open socket; their close handshakes end within the relay's grace.
+        gateway.closeWebSockets();
+        await gateway.webSocketsClosed();
       }
       await gateway.close();
       if (options.handleSignals) removeSignals();

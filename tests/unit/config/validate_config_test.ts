@@ -329,3 +329,42 @@ Deno.test("bad stream delivery settings are each reported with their path", () =
     "routes[0].policy.compression.encodings: must not name an encoding twice",
   ]);
 });
+
+Deno.test("websocket: on by default, false switches it off, a partial object over false gets the defaults, bad fields named", () => {
+  const result = validateConfig({
+    defaults: { websocket: false },
+    routes: [
+      route(),
+      route({ name: "b", policy: { websocket: { idleMs: 5000 } } }),
+    ],
+  }, noEnv);
+  assert.ok(result.ok);
+  assert.equal(result.config.routes[0].policy.websocket, null);
+  assert.deepEqual(result.config.routes[1].policy.websocket, {
+    maxMessageBytes: 1_048_576,
+    idleMs: 5000,
+  });
+  const byDefault = validateConfig({ routes: [route()] }, noEnv);
+  assert.ok(byDefault.ok);
+  assert.deepEqual(byDefault.config.routes[0].policy.websocket, {
+    maxMessageBytes: 1_048_576,
+    idleMs: 300_000,
+  });
+  const bad = validateConfig({
+    routes: [route({
+      policy: { websocket: { maxMessageBytes: 0, idleMs: "x", extra: 1 } },
+    })],
+  }, noEnv);
+  assert.ok(!bad.ok);
+  const fields = bad.errors.map((e) => e.split(":")[0]).sort();
+  assert.deepEqual(fields, [
+    "routes[0].policy.websocket.extra",
+    "routes[0].policy.websocket.idleMs",
+    "routes[0].policy.websocket.maxMessageBytes",
+  ]);
+  const notObject = validateConfig({
+    routes: [route({ policy: { websocket: true } })],
+  }, noEnv);
+  assert.ok(!notObject.ok);
+  assert.match(notObject.errors[0], /^routes\[0\]\.policy\.websocket: /);
+});

@@ -49,6 +49,10 @@ Deno.test("render: every line is a comment or a valid sample, every family has H
   metrics.breakerTransition("users", "http://a", "open");
   metrics.storeError("get");
   metrics.clientDisconnect("users");
+  metrics.websocketsActive("users", 1);
+  const counters = metrics.websocketCounters("users");
+  counters.messagesIn.value++;
+  counters.bytesIn.value += 5;
   const text = metrics.render([{
     route: "users",
     upstream: "http://a",
@@ -84,6 +88,9 @@ Deno.test("render: every line is a comment or a valid sample, every family has H
     gateway_client_disconnects_total: "counter",
     gateway_upstream_requests_total: "counter",
     gateway_upstream_healthy: "gauge",
+    gateway_websockets_active: "gauge",
+    gateway_websocket_messages_total: "counter",
+    gateway_websocket_bytes_total: "counter",
   });
   assert.deepEqual(samples(text, "gateway_build_info"), [
     `gateway_build_info{version="${VERSION}"} 1`,
@@ -94,6 +101,11 @@ Deno.test("render: every line is a comment or a valid sample, every family has H
   assert.deepEqual(samples(text, "gateway_upstream_requests_total"), [
     'gateway_upstream_requests_total{route="users",upstream="http://a"} 3',
   ]);
+  assert.deepEqual(samples(text, "gateway_websocket_bytes_total"), [
+    'gateway_websocket_bytes_total{route="users",direction="in"} 5',
+    'gateway_websocket_bytes_total{route="users",direction="out"} 0',
+  ]);
+  assert.deepEqual(metrics.openWebSockets(), { users: 1 });
   assert.deepEqual(samples(text, "gateway_timeouts_total"), [
     'gateway_timeouts_total{route="users",kind="idle"} 1',
   ]);

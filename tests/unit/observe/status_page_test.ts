@@ -24,6 +24,7 @@ function snapshot(overrides: Partial<StatusSnapshot> = {}): StatusSnapshot {
         upstreams: ["http://10.0.0.5:8080/v1", "http://10.0.0.6:8080/v1"],
         requestsPerSecond: 12.345,
         errorRate: 0.125,
+        openWebSockets: 0,
       },
       {
         name: "health",
@@ -32,6 +33,7 @@ function snapshot(overrides: Partial<StatusSnapshot> = {}): StatusSnapshot {
         upstreams: ["http://10.0.0.7"],
         requestsPerSecond: 0,
         errorRate: 0,
+        openWebSockets: 0,
       },
     ],
     breakers: [
@@ -241,6 +243,7 @@ Deno.test("buildStatusSnapshot joins config routes with rates, missing rates as 
   const result = buildStatusSnapshot({
     routes: [route("a"), route("b")],
     rates: { a: { requestsPerSecond: 3, errorRate: 0.5 } },
+    openWebSockets: { a: 2 },
     breakers: [],
     store: { healthy: true, errors: 0, lastError: null },
     now: T0,
@@ -254,6 +257,7 @@ Deno.test("buildStatusSnapshot joins config routes with rates, missing rates as 
       upstreams: ["http://a:8080/v1"],
       requestsPerSecond: 3,
       errorRate: 0.5,
+      openWebSockets: 2,
     },
     {
       name: "b",
@@ -262,6 +266,7 @@ Deno.test("buildStatusSnapshot joins config routes with rates, missing rates as 
       upstreams: ["http://b:8080/v1"],
       requestsPerSecond: 0,
       errorRate: 0,
+      openWebSockets: 0,
     },
   ]);
 });
