@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Origin } from "../_fixtures/origin.ts";
 import { headersThenStall, RawOrigin } from "../_fixtures/raw_origin.ts";
+import { WsOrigin } from "../_fixtures/ws_origin.ts";
 import {
   runDenoGatewayToExit,
   startDenoGateway,
@@ -10,9 +11,10 @@ import { conformanceConfig, runConformanceSuite } from "./suite.ts";
 Deno.test("conformance: deploy/deno/main.ts on Deno", async (t) => {
   const origin = await Origin.start();
   const stalled = RawOrigin.start(headersThenStall());
+  const wsOrigin = WsOrigin.start();
   try {
     const gateway = await startDenoGateway(
-      JSON.stringify(conformanceConfig(origin.url, stalled.url)),
+      JSON.stringify(conformanceConfig(origin.url, stalled.url, wsOrigin.url)),
     );
     let stopped = false;
     try {
@@ -21,6 +23,7 @@ Deno.test("conformance: deploy/deno/main.ts on Deno", async (t) => {
         baseUrl: gateway.baseUrl,
         origin,
         stalled,
+        wsOrigin,
       });
       // SIGTERM drains and exits 0 (nothing is in flight any more).
       stopped = true;
@@ -32,6 +35,7 @@ Deno.test("conformance: deploy/deno/main.ts on Deno", async (t) => {
   } finally {
     await origin.close();
     await stalled.close();
+    await wsOrigin.close();
   }
 });
 

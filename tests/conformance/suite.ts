@@ -41,6 +41,11 @@ import {
   heartbeatsAQuietEventStream,
 } from "./cases/stream_delivery.ts";
 import type { ConformanceTarget } from "./target.ts";
+import {
+  echoesMessages,
+  passesARefusal,
+  passesCloseCodes,
+} from "./cases/websocket.ts";
 
 export { conformanceConfig } from "./target.ts";
 export type { ConformanceTarget, Runtime } from "./target.ts";
@@ -111,6 +116,9 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   { name: "retries a GET on 503", run: retriesAGetOn503 },
   { name: "never retries a POST", run: neverRetriesAPost },
   { name: "counts requests in metrics", run: countsRequestsInMetrics },
+  { name: "WebSocket: echoes text and binary in order", run: echoesMessages },
+  { name: "WebSocket: passes close codes and reasons", run: passesCloseCodes },
+  { name: "WebSocket: passes a refusal back", run: passesARefusal },
   { name: "breaker opens and spares the origin", run: opensTheBreaker },
 ];
 

@@ -1,5 +1,6 @@
 import type { Origin } from "../_fixtures/origin.ts";
 import type { RawOrigin } from "../_fixtures/raw_origin.ts";
+import type { WsOrigin } from "../_fixtures/ws_origin.ts";
 
 /** Which runtime serves the gateway under test. */
 export type Runtime = "deno" | "workerd";
@@ -16,7 +17,12 @@ export interface ConformanceTarget {
    * (`headersThenStall()` in raw_origin.ts).
    */
   stalled: RawOrigin;
+  /** The WebSocket origin of route `ws` (the WebSocket cases need it). */
+  wsOrigin?: WsOrigin;
 }
+
+/** `maxMessageBytes` of route `ws`. */
+export const WS_MAX_MESSAGE_BYTES = 4096;
 
 /** The admin token {@linkcode conformanceConfig} sets. */
 export const ADMIN_TOKEN = "conformance-admin-token";
@@ -34,6 +40,8 @@ export const ADMIN_TOKEN = "conformance-admin-token";
 export function conformanceConfig(
   originUrl: string,
   stalledUrl?: string,
+  /** Adds route `ws` toward this WebSocket origin. */
+  wsOriginUrl?: string,
 ): Record<string, unknown> {
   const route = (
     name: string,
@@ -70,6 +78,11 @@ export function conformanceConfig(
           retry: { retries: 1, baseMs: 1, maxMs: 2 },
           balance: "failover",
         }, [stalledUrl, originUrl]),
+      ]),
+      ...(wsOriginUrl === undefined ? [] : [
+        route("ws", {
+          websocket: { maxMessageBytes: WS_MAX_MESSAGE_BYTES },
+        }, [wsOriginUrl]),
       ]),
       route("sse", { retry: { retries: 0 }, sse: { heartbeatMs: 100 } }),
       route("breaker", {

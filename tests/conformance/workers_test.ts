@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Origin } from "../_fixtures/origin.ts";
 import { headersThenStall, RawOrigin } from "../_fixtures/raw_origin.ts";
+import { WsOrigin } from "../_fixtures/ws_origin.ts";
 import { startWranglerDev } from "./_harness/wrangler_dev.ts";
 import { assertProblem, send } from "./cases/http.ts";
 import { conformanceConfig, runConformanceSuite } from "./suite.ts";
@@ -12,9 +13,10 @@ import { ADMIN_TOKEN } from "./target.ts";
 Deno.test("conformance: deploy/workers/worker.ts under wrangler dev (workerd)", async (t) => {
   const origin = await Origin.start();
   const stalled = RawOrigin.start(headersThenStall());
+  const wsOrigin = WsOrigin.start();
   try {
     const worker = await startWranglerDev(
-      JSON.stringify(conformanceConfig(origin.url, stalled.url)),
+      JSON.stringify(conformanceConfig(origin.url, stalled.url, wsOrigin.url)),
     );
     try {
       await runConformanceSuite(t, {
@@ -22,6 +24,7 @@ Deno.test("conformance: deploy/workers/worker.ts under wrangler dev (workerd)", 
         baseUrl: worker.baseUrl,
         origin,
         stalled,
+        wsOrigin,
       });
       await t.step(
         "the breaker's open transition went through the Durable Object store",
@@ -50,6 +53,7 @@ Deno.test("conformance: deploy/workers/worker.ts under wrangler dev (workerd)", 
   } finally {
     await origin.close();
     await stalled.close();
+    await wsOrigin.close();
   }
 });
 

@@ -73,7 +73,8 @@ export const fetchKeepingEncoding: typeof fetch = (
  * ```
  */
 export function respondWithBodyAsIs(response: Response): Response {
-  if (response.body === null) return response;
+  // A 101 carries the client's WebSocket, which a copy would lose.
+  if (response.body === null || response.status === 101) return response;
   // Headers of a fetched Response are immutable: copy them.
   const headers = new Headers(response.headers);
   const encoded = headers.has("content-encoding");

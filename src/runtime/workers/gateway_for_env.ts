@@ -17,6 +17,7 @@ import {
   analyticsWriter,
 } from "./analytics_engine.ts";
 import { fetchKeepingEncoding } from "./body_as_is.ts";
+import { workersWebSocketRuntime } from "./websocket.ts";
 
 /**
  * The gateway on Cloudflare Workers: built once per isolate from the Worker's
@@ -131,6 +132,7 @@ function build(configText: string, env: WorkerEnv): WorkerGateway {
     config: parsed.config,
     ...breakerSharingFor(env),
     fetch: fetchKeepingEncoding,
+    websocketRuntime: workersWebSocketRuntime,
     logSink: (line) => console.log(line),
     waitUntil: keepAlive,
     // Isolates keep no timers between requests: the Cron Trigger probes.

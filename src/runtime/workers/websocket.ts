@@ -25,6 +25,15 @@ import type {
 /** workerd's WebSocket: the WHATWG one plus `accept()`. */
 interface WorkersWebSocket extends RelaySocket {
   accept(): void;
+  /** With recent compatibility dates binary messages arrive as `Blob` unless this says otherwise. */
+  binaryType: "blob" | "arraybuffer";
+}
+
+/** Accepts a workerd socket for relaying: binary messages as ArrayBuffer, as on Deno. */
+function acceptForRelay(socket: WorkersWebSocket): WorkersWebSocket {
+  socket.accept();
+  socket.binaryType = "arraybuffer";
+  return socket;
 }
 
 /** workerd's global `WebSocketPair` (not in the web types). */
@@ -50,8 +59,7 @@ export const workersWebSocketRuntime: WebSocketRuntime = {
       WebSocketPair: WebSocketPairConstructor;
     }).WebSocketPair;
     const pair = new Pair();
-    const [client, server] = [pair[0], pair[1]];
-    server.accept();
+    const [client, server] = [pair[0], acceptForRelay(pair[1])];
     const responseHeaders = new Headers(headers);
     if (protocol !== "") {
       responseHeaders.set("sec-websocket-protocol", protocol);
@@ -88,10 +96,9 @@ async function connectUpstream(
   if (response.status !== 101 || socket === null || socket === undefined) {
     return { kind: "refused", status: response.status, response };
   }
-  socket.accept();
   return {
     kind: "open",
-    socket,
+    socket: acceptForRelay(socket),
     protocol: response.headers.get("sec-websocket-protocol") ?? "",
   };
 }
