@@ -305,7 +305,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         route ?? UNMATCHED_ROUTE,
         exchange.request.method,
         status,
-        durationMs / 1000,
+        // A WebSocket's life is no request latency: its handshake time is.
+        (exchange.websocket === null ? durationMs : exchange.ttfbMs ?? 0) /
+          1000,
         exchange.ttfbMs === null ? null : exchange.ttfbMs / 1000,
       );
     }

@@ -224,6 +224,8 @@ function acceptClient(
     ["x-request-id", exchange.requestId],
   ]);
   const route = rt.route.name;
+  // The 101 is the response's first byte.
+  exchange.ttfbMs = deps.clock.now() - exchange.startedAt;
   const counters = deps.metrics.websocketCounters(route);
   deps.metrics.websocketsActive(route, 1);
   exchange.streaming = true;

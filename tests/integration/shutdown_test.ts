@@ -2,10 +2,13 @@
  * Graceful shutdown of the real gateway process (`deploy/deno/main.ts`) on
  * SIGTERM: streams in flight run to their end within `GATEWAY_DRAIN_MS` and
  * are cut off past it; no new connections are taken; the exit code is 0 and
- * the log tells `draining` then `stopped`.
+ * the log tells `draining` then `stopped`; open WebSockets get 1001 when the
+ * drain time ends.
  */
 import assert from "node:assert/strict";
 import { Origin } from "../_fixtures/origin.ts";
+import { openSocket } from "../_fixtures/ws_client.ts";
+import { WsOrigin } from "../_fixtures/ws_origin.ts";
 import { openRaw, type RawConnection } from "../_fixtures/raw_client.ts";
 import {
   type GatewayProcess,
@@ -187,6 +190,40 @@ Deno.test("SIGTERM with a drain shorter than the stream: the stream ends abnorma
     );
   } finally {
     stream?.close();
+    await gateway.stop();
+    await origin.close();
+  }
+});
+
+Deno.test("SIGTERM with an open WebSocket: it keeps working through the drain time, then gets 1001; exit 0", async () => {
+  const origin = WsOrigin.start();
+  const gateway = await startGatewayProcess({
+    config: streamConfig(origin.url),
+    drainMs: 500,
+  });
+  try {
+    const client = await openSocket(
+      `http://127.0.0.1:${gateway.port}/api/echo`,
+    );
+    const signalled = Date.now();
+    gateway.kill("SIGTERM");
+    client.socket.send("during the drain");
+    assert.equal(await client.next(), "during the drain");
+    assert.deepEqual(await client.closed, {
+      code: 1001,
+      reason: "gateway shutting down",
+      wasClean: true,
+    });
+    assert.ok(Date.now() - signalled >= 400, "closed before the drain time");
+    assert.equal((await origin.nextClose()).code, 1000); // Deno's client: 1001 → 1000
+    const status = await gateway.exited();
+    assert.equal(status.code, 0, gateway.stderr.tail());
+    const access = gateway.logs().find((l) => l.status === 101);
+    assert.equal(
+      (access?.websocket as { cause?: string } | undefined)?.cause,
+      "shutdown",
+    );
+  } finally {
     await gateway.stop();
     await origin.close();
   }

@@ -78,6 +78,9 @@ Deno.test("echo: text and binary in order both ways, subprotocol chosen end to e
       assert.equal(seen.reason, "done here");
       const line = await socketLine(gateway);
       assert.equal(line.route, "test");
+      // ttfbMs is the handshake (the 101), durationMs the socket's life.
+      assert.equal(typeof line.ttfbMs, "number");
+      assert.ok((line.ttfbMs as number) <= (line.durationMs as number));
       assert.deepEqual(line.websocket, {
         messagesIn: 50,
         messagesOut: 50,
