@@ -5,6 +5,8 @@
  * `bench-results/latest.md` and `latest.json`. Progress goes to stderr.
  *
  * Flags: `--quick`, `--only floor,hono,gateway,nginx`, `--profile` (see flags.ts).
+ * `deno task bench websocket` runs the short WebSocket benchmark instead
+ * (websocket.ts).
  */
 import { type BenchPlan, parseBenchFlags, USAGE } from "./flags.ts";
 import { repoRootPath } from "./gateway.ts";
@@ -27,6 +29,7 @@ import {
 } from "./proxies.ts";
 import { type BenchReport, renderMarkdown, writeReport } from "./report.ts";
 import { ensureTools } from "./tools.ts";
+import { runWebSocketBench } from "./websocket.ts";
 
 const RESULTS_DIR = `${repoRootPath}bench-results`;
 const log = (line: string) => console.error(line);
@@ -224,6 +227,10 @@ async function runPools(group: ProcessGroup, plan: BenchPlan): Promise<void> {
 async function main(): Promise<number> {
   if (Deno.args.includes("--help")) {
     console.log(USAGE);
+    return 0;
+  }
+  if (Deno.args[0] === "websocket") {
+    await runWebSocketBench();
     return 0;
   }
   let plan: BenchPlan;
