@@ -21,6 +21,7 @@ import {
   denoClock,
 } from "../../src/runtime/deno/clock.ts";
 import { setupFromEnv } from "../../src/runtime/deno/start_from_env.ts";
+import { denoWebSocketRuntime } from "../../src/runtime/deno/websocket.ts";
 
 const { settings, gatewayOptions, otelMetrics } = await setupFromEnv();
 const encoder = new TextEncoder();
@@ -33,6 +34,7 @@ const gateway = createGateway({
   ...gatewayOptions,
   clock,
   clientWatchDelayMs: DENO_CLIENT_WATCH_DELAY_MS,
+  websocketRuntime: denoWebSocketRuntime,
   // deno serve stops on SIGTERM once nothing is scheduled: sync breaker
   // state on traffic (every 250 ms at most) rather than on a timer of its own.
   breakerSync: { ...gatewayOptions.breakerSync, autoSync: false },
