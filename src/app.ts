@@ -132,7 +132,9 @@ async function proxy(
   const claimHeaders = rt.authenticate === null
     ? NO_CLAIMS
     : await authenticate(rt, request.headers, exchange);
-  limitRate(rt, exchange);
+  // Likewise no await unless the route's limit is fleet-wide (a store call).
+  const limiting = limitRate(rt, exchange);
+  if (limiting !== undefined) await limiting;
   const release = limitConcurrency(rt, exchange, deps.metrics);
   const response = await forward(
     request,
@@ -173,7 +175,7 @@ async function proxyUpgrade(
     queryCredentialHeaders(request) ?? request.headers,
     exchange,
   );
-  limitRate(rt, exchange);
+  await limitRate(rt, exchange);
   const release = limitConcurrency(rt, exchange, deps.metrics);
   return proxyWebSocket(request, exchange, rt, claimHeaders, release, deps);
 }

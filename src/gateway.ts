@@ -1,6 +1,6 @@
 import { createApp } from "./app.ts";
 import type { UpstreamView } from "./balance/upstream_pool.ts";
-import type { GatewayConfig } from "./config/types.ts";
+import type { GatewayConfig, Route } from "./config/types.ts";
 import {
   createProxyTrust,
   resolveClientAddress,
@@ -19,7 +19,10 @@ import {
 import type { BreakerStore } from "./resilience/breaker_store.ts";
 import { type Clock, systemClock } from "./resilience/clock.ts";
 import { Exchange } from "./pipeline/exchange.ts";
-import { compileRoute } from "./pipeline/route_runtime.ts";
+import {
+  compileRoute,
+  type FleetRateLimitFactory,
+} from "./pipeline/route_runtime.ts";
 import { HealthChecker } from "./balance/health_check.ts";
 import type { TraceContinuer } from "./http/traceparent.ts";
 import { MemoryBreakerStore } from "./runtime/memory/breaker_store.ts";
@@ -70,6 +73,11 @@ export interface GatewayOptions {
   onExchange?(entry: AccessLogEntry): void;
   /** See `ForwardDeps.clientWatchDelayMs`; default 0 (watch at once). */
   clientWatchDelayMs?: number;
+  /**
+   * Workers: fleet rate limits through the runtime's rate-limit binding
+   * instead of the breaker store's counter (see docs/shared-state.md).
+   */
+  fleetRateLimit?: FleetRateLimitFactory;
   /** Continues the client's trace; default the gateway's own (Deno's OpenTelemetry passes one). */
   continueTrace?: TraceContinuer;
   /**
@@ -224,16 +232,29 @@ export function createGateway(options: GatewayOptions): Gateway {
   let inflight = 0;
   const sockets = new OpenSockets();
 
+  /** A fleet limit with nowhere to count across the fleet counts per instance: say so. */
+  function warnIfFleetLimitIsLocal(route: Route): void {
+    const fleet = route.policy.rateLimit?.scope === "fleet";
+    if (fleet && !options.fleetRateLimit && board.sharedCounter() === null) {
+      logger.warn(
+        "rateLimit.scope fleet needs a store with counters (Deno KV, Redis, the Durable Object or the rate-limit binding); counting per instance",
+        { route: route.name },
+      );
+    }
+  }
+
   /** Everything a config decides, built once per config (start and each reload). */
   function buildGeneration(next: GatewayConfig): Generation {
     const routes = next.routes.map((route) => {
       metrics.declareRoute(route.name, route.policy.timeouts.totalMs / 1000);
+      warnIfFleetLimitIsLocal(route);
       return compileRoute(route, {
         clock,
         fetch: upstreamFetch,
         board,
         metrics,
         random,
+        fleetRateLimit: options.fleetRateLimit,
         onJwksFetchError: (error) =>
           logger.warn("JWKS fetch failed", { route: route.name, error }),
       });

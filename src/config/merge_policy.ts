@@ -33,6 +33,13 @@ export function mergePolicy(
     deepMerge(BUILT_IN_POLICY, defaults),
     route,
   ) as Policy;
+  if (isPlainObject(merged.rateLimit)) {
+    // A copy: the merge may have handed back the user's own object.
+    merged.rateLimit = {
+      ...merged.rateLimit,
+      scope: merged.rateLimit.scope ?? "instance",
+    };
+  }
   if (isPlainObject(merged.cors)) {
     merged.cors = { ...CORS_DEFAULTS, ...merged.cors };
     if (Array.isArray(merged.cors.methods)) {

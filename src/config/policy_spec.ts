@@ -146,6 +146,7 @@ export const POLICY_SPEC: Spec = {
   rateLimit: {
     requests: integer(1),
     windowSeconds: integer(1, 86_400),
+    scope: oneOf("instance", "fleet"),
   },
   balance: oneOf("p2c", "round_robin", "failover"),
   healthCheck: {

@@ -8,7 +8,9 @@ import {
 } from "../auth/authenticator.ts";
 import { Bulkhead } from "../resilience/bulkhead.ts";
 import type { Clock } from "../resilience/clock.ts";
-import { RateLimiter } from "../resilience/rate_limiter.ts";
+import type { RateLimitPolicy } from "../config/types.ts";
+import { FleetRateLimiter } from "../resilience/fleet_rate_limiter.ts";
+import { type RateLimit, RateLimiter } from "../resilience/rate_limiter.ts";
 import { RetryBudget } from "../resilience/retry_budget.ts";
 import { type Admitted, UpstreamPool } from "../balance/upstream_pool.ts";
 import type { RetryRules } from "./retry_state.ts";
@@ -28,9 +30,50 @@ export interface RouteRuntime {
   readonly removedHeaders: ReadonlySet<string>;
   readonly bulkhead: Bulkhead;
   readonly budget: RetryBudget;
-  readonly rateLimiter: RateLimiter | null;
+  readonly rateLimiter: RateLimit | null;
   readonly retryRules: RetryRules<Admitted>;
   readonly pool: UpstreamPool;
+}
+
+/**
+ * A runtime's own fleet limit (Workers: the rate-limit binding), used
+ * instead of the shared store's counter; `local` answers when it fails.
+ */
+export type FleetRateLimitFactory = (
+  route: string,
+  policy: RateLimitPolicy,
+  local: RateLimit,
+) => RateLimit;
+
+/**
+ * The route's limit: its own counter (`instance`), or one shared by the
+ * fleet, with the local counter as the fallback while the store fails (and
+ * the only one on a store without counters).
+ */
+function rateLimitOf(
+  route: Route,
+  deps: {
+    clock: Clock;
+    board: BreakerBoard;
+    fleetRateLimit?: FleetRateLimitFactory;
+  },
+): RateLimit | null {
+  const policy = route.policy.rateLimit;
+  if (policy === null) return null;
+  const local = new RateLimiter(policy, deps.clock);
+  if (policy.scope === "instance") return local;
+  if (deps.fleetRateLimit) {
+    return deps.fleetRateLimit(route.name, policy, local);
+  }
+  const shared = deps.board.sharedCounter();
+  if (shared === null) return local;
+  return new FleetRateLimiter({
+    name: route.name,
+    policy,
+    clock: deps.clock,
+    local,
+    ...shared,
+  });
 }
 
 export function compileRoute(
@@ -42,6 +85,7 @@ export function compileRoute(
     metrics: GatewayMetrics;
     random: () => number;
     onJwksFetchError?: (error: unknown) => void;
+    fleetRateLimit?: FleetRateLimitFactory;
   },
 ): RouteRuntime {
   const { policy } = route;
@@ -62,9 +106,7 @@ export function compileRoute(
     ),
     bulkhead: new Bulkhead(policy.bulkhead.maxConcurrent),
     budget,
-    rateLimiter: policy.rateLimit === null
-      ? null
-      : new RateLimiter(policy.rateLimit, deps.clock),
+    rateLimiter: rateLimitOf(route, deps),
     retryRules: {
       retry: policy.retry,
       retryOnNetwork: on.includes("network"),

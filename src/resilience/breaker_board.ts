@@ -20,6 +20,7 @@ import { admitSharedProbe, PROBES_BUSY } from "./breaker_probe_lease.ts";
 import { type BreakerStore, isAtomicStore } from "./breaker_store.ts";
 import { StoreGuard, type StoreHealth } from "./breaker_store_guard.ts";
 import { pullStates, queueTransition } from "./breaker_sync.ts";
+import type { FleetCounter } from "./fleet_rate_limiter.ts";
 import {
   type BreakerStateName,
   CircuitBreaker,
@@ -254,6 +255,17 @@ export class BreakerBoard {
   /** Whether the shared store answers, and its last error. */
   storeHealth(): StoreHealth {
     return this.#context.guard.health();
+  }
+
+  /**
+   * The shared store's counter (fleet rate limits) with the guard every
+   * store call of this board goes through, so limits and breakers share one
+   * health and one error count; `null` when the store has no counters
+   * (Workers KV).
+   */
+  sharedCounter(): { counter: FleetCounter; guard: StoreGuard } | null {
+    const { store, guard } = this.#context;
+    return isAtomicStore(store) ? { counter: store, guard } : null;
   }
 
   /** Admin: propagated through the store; resolves once written (or given up). */

@@ -18,12 +18,23 @@ export interface RateLimitPolicy {
   requests: number;
   /** The window's length. */
   windowSeconds: number;
+  /**
+   * `instance` (default): each process/isolate counts on its own. `fleet`:
+   * one count across every instance through the shared store (see
+   * docs/shared-state.md); per instance again while the store fails.
+   */
+  scope: "instance" | "fleet";
 }
 
 /** The answer for one request. */
 export type RateLimitDecision =
   | { allowed: true }
   | { allowed: false; retryAfterMs: number };
+
+/** What a route's rate limit is asked per request (a fleet limit answers after a store call). */
+export interface RateLimit {
+  take(key: string): RateLimitDecision | Promise<RateLimitDecision>;
+}
 
 /** Options of {@linkcode RateLimiter}. */
 export interface RateLimiterOptions {
@@ -58,7 +69,7 @@ interface KeyWindows {
  * assert.equal(limiter.take("192.0.2.2").allowed, true);
  * ```
  */
-export class RateLimiter {
+export class RateLimiter implements RateLimit {
   readonly #limit: number;
   readonly #windowMs: number;
   readonly #maxKeys: number;
@@ -67,7 +78,7 @@ export class RateLimiter {
   readonly #keys = new Map<string, KeyWindows>();
 
   constructor(
-    policy: RateLimitPolicy,
+    policy: Pick<RateLimitPolicy, "requests" | "windowSeconds">,
     clock: Clock,
     options: RateLimiterOptions = {},
   ) {

@@ -54,7 +54,7 @@ export interface RedisServer extends AsyncDisposable {
 }
 
 /**
- * Starts `redis-server` on a free loopback port (with `args` added, e.g.
+ * Starts `redis-server` on `port` (default: a free loopback port), with `args` added (e.g.
  * `--requirepass`) and waits until it accepts connections.
  *
  * @example
@@ -64,14 +64,14 @@ export interface RedisServer extends AsyncDisposable {
  * ```
  */
 export async function startRedis(
-  options: { args?: string[] } = {},
+  options: { args?: string[]; port?: number } = {},
 ): Promise<RedisServer> {
   if (!available) {
     throw new Error(
       "Cannot start redis-server as it is not on PATH, and GATEWAY_REQUIRE_REDIS=1 makes that a failure",
     );
   }
-  const port = freePort();
+  const port = options.port ?? freePort();
   const args = options.args ?? [];
   let spawned: Spawned | null = await spawn(port, args);
   const kill = async () => {

@@ -2,7 +2,13 @@ import { parseConfig } from "../../config/load_config.ts";
 import type { GatewayConfig } from "../../config/types.ts";
 import { serveGateway, type ServingGateway } from "./serve_gateway.ts";
 import type { GatewayOptions } from "../../gateway.ts";
-import { DenoKvBreakerStore, openKv } from "./kv_breaker_store.ts";
+import {
+  openSharedStore,
+  type SharedStore,
+  type StoreSetting,
+  storeSetting,
+} from "./shared_store.ts";
+import { systemClock } from "../../resilience/clock.ts";
 import { otelTraceContinuer } from "./otel.ts";
 import { type OtelMetricsExport, otelMetricsExport } from "./otel_metrics.ts";
 import { startConfigReloader } from "./config_reload.ts";
@@ -26,6 +32,8 @@ export interface StartSettings {
   drainMs: number;
   /** `GATEWAY_KV_PATH`; `undefined`: the platform default. */
   kvPath: string | undefined;
+  /** `GATEWAY_STORE` (Redis) or, unset, the Deno KV at `GATEWAY_KV_PATH`. */
+  store: StoreSetting;
   /** PEM cert and key from `GATEWAY_TLS_CERT`/`GATEWAY_TLS_KEY`; null: plain HTTP. */
   tls: { cert: string; key: string } | null;
 }
@@ -33,7 +41,7 @@ export interface StartSettings {
 /**
  * Reads `GATEWAY_CONFIG` (see `config_source.ts`: outside `allowDemo`, the
  * demo config is refused), `GATEWAY_CONFIG_WATCH`, `PORT`, `HOSTNAME`, `GATEWAY_DRAIN_MS`,
- * `GATEWAY_KV_PATH`, `GATEWAY_TLS_CERT` and `GATEWAY_TLS_KEY`, and validates
+ * `GATEWAY_KV_PATH`, `GATEWAY_STORE`, `GATEWAY_TLS_CERT` and `GATEWAY_TLS_KEY`, and validates
  * everything; returns every problem found, one `name: what is wrong` line
  * each.
  */
@@ -63,6 +71,7 @@ export async function readSettings(
     errors,
   );
   const tls = await tlsSetting(env, errors);
+  const store = storeSetting(env, errors);
   if (errors.length > 0 || config === undefined) return { ok: false, errors };
   return {
     ok: true,
@@ -75,6 +84,7 @@ export async function readSettings(
       hostname: env("HOSTNAME") || "0.0.0.0",
       drainMs,
       kvPath: env("GATEWAY_KV_PATH") || undefined,
+      store,
       tls,
     },
   };
@@ -177,9 +187,9 @@ async function pemFile(
 export interface DenoSetup {
   /** The settings read. */
   settings: StartSettings;
-  /** The open Deno KV holding breaker state; the caller closes it. */
-  kv: Deno.Kv;
-  /** Gateway options for this runtime: Deno KV breaker store, sync, tracing. */
+  /** Where fleet state lives (Deno KV or Redis); closed by its owner on stop. */
+  store: SharedStore;
+  /** Gateway options for this runtime: the shared store, sync, tracing. */
   gatewayOptions: Omit<GatewayOptions, "config">;
   /** The gateway's metrics over OTLP when `OTEL_DENO=true`: call `observe` once the gateway exists. */
   otelMetrics: OtelMetricsExport | undefined;
@@ -204,11 +214,11 @@ export async function setupFromEnv(
     Deno.exit(1);
   }
   const { settings } = result;
-  let kv: Deno.Kv;
+  let store: SharedStore;
   try {
-    kv = await openKv(settings.kvPath);
+    store = await openSharedStore(settings.store, systemClock);
   } catch (error) {
-    // A wrong path is a setup mistake: say so before any port opens.
+    // A wrong KV path is a setup mistake: say so before any port opens.
     console.error("gateway: cannot start, the breaker store cannot be opened:");
     console.error(
       `  GATEWAY_KV_PATH: cannot open ${settings.kvPath ?? "(default)"}: ${
@@ -220,11 +230,11 @@ export async function setupFromEnv(
   const otelMetrics = otelMetricsExport();
   return {
     settings,
-    kv,
+    store,
     otelMetrics,
     gatewayOptions: {
       onExchange: otelMetrics?.recordExchange,
-      breakerStore: new DenoKvBreakerStore(kv),
+      breakerStore: store.store,
       // Pull other instances' transitions every 250 ms even without traffic.
       breakerSync: { autoSync: true, syncIntervalMs: 250 },
       // With OTEL_DENO=true, Deno's fetch injects the trace context itself.
@@ -235,7 +245,7 @@ export async function setupFromEnv(
 
 /**
  * Starts the gateway as `deno task start` and Deno Deploy run it: settings
- * from the environment, breaker state in Deno KV, SIGTERM/SIGINT drained
+ * from the environment, fleet state in Deno KV or Redis, SIGTERM/SIGINT drained
  * (unless `handleSignals` is false: `deno task dev` leaves Ctrl-C to stop
  * the file watcher at once).
  */
@@ -245,7 +255,7 @@ export async function startFromEnv(
     allowDemo?: boolean;
   } = {},
 ): Promise<ServingGateway> {
-  const { settings, kv, gatewayOptions, otelMetrics } = await setupFromEnv({
+  const { settings, store, gatewayOptions, otelMetrics } = await setupFromEnv({
     allowDemo,
   });
   const serving = serveGateway({
@@ -259,6 +269,7 @@ export async function startFromEnv(
     listenFields: {
       config: settings.configPath,
       routes: settings.config.routes.length,
+      store: store.description,
     },
   });
   otelMetrics?.observe(() => serving.gateway.renderMetrics());
@@ -272,7 +283,7 @@ export async function startFromEnv(
   });
   serving.stopped.then(() => {
     reloader.close();
-    kv.close();
+    return store.close();
   });
   return serving;
 }

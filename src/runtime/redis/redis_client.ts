@@ -59,7 +59,8 @@ export function parseRedisUrl(text: string): RedisTarget {
   try {
     url = new URL(text);
   } catch {
-    throw new Error(`must be a redis:// or rediss:// URL, got "${text}"`);
+    // Not echoed: the URL may carry a password.
+    throw new Error("must be a redis:// or rediss:// URL");
   }
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
     throw new Error(

@@ -96,6 +96,32 @@ Deno.test("null switches an inherited cors or rateLimit off; cors gets its defau
   assert.equal(off.policy.rateLimit, null);
 });
 
+Deno.test("rateLimit.scope: instance by default, fleet on request, anything else named", () => {
+  const result = validateConfig({
+    defaults: { rateLimit: { requests: 5, windowSeconds: 1 } },
+    routes: [
+      route(),
+      route({
+        name: "fleet",
+        policy: { rateLimit: { scope: "fleet" } },
+      }),
+    ],
+  }, noEnv);
+  assert.ok(result.ok);
+  assert.deepEqual(result.config.routes.map((r) => r.policy.rateLimit), [
+    { requests: 5, windowSeconds: 1, scope: "instance" },
+    { requests: 5, windowSeconds: 1, scope: "fleet" },
+  ]);
+  const bad = validateConfig({
+    routes: [route({
+      policy: { rateLimit: { requests: 1, windowSeconds: 1, scope: "global" } },
+    })],
+  }, noEnv);
+  assert.ok(!bad.ok);
+  assert.equal(bad.errors.length, 1);
+  assert.match(bad.errors[0], /^routes\[0\]\.policy\.rateLimit\.scope: /);
+});
+
 Deno.test("cross-field rules: maxMs ≥ baseMs, totalMs ≥ headersMs, no * with credentials", () => {
   const result = validateConfig({
     routes: [route({
