@@ -51,6 +51,10 @@ export interface RedisServer extends AsyncDisposable {
   kill(): Promise<void>;
   /** Starts a fresh, empty server on the same port. */
   restart(): Promise<void>;
+  /** Stops the process (SIGSTOP): connections are accepted, nothing answers. */
+  pause(): void;
+  /** Lets a paused server run on (SIGCONT). */
+  resume(): void;
 }
 
 /**
@@ -88,7 +92,12 @@ export async function startRedis(
       await kill();
       spawned = await spawn(port, args);
     },
-    [Symbol.asyncDispose]: kill,
+    pause: () => spawned?.child.kill("SIGSTOP"),
+    resume: () => spawned?.child.kill("SIGCONT"),
+    async [Symbol.asyncDispose]() {
+      spawned?.child.kill("SIGCONT");
+      await kill();
+    },
   };
 }
 

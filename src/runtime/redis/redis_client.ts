@@ -101,11 +101,18 @@ export interface RedisClientOptions {
   backoffBaseMs?: number;
   /** Longest wait between attempts (default 5000). */
   backoffMaxMs?: number;
+  /**
+   * A connection whose oldest command has waited this long for its reply is
+   * given up (every command on it rejects) and a new one is made: a Redis
+   * that hangs without closing the socket (default 5000).
+   */
+  replyTimeoutMs?: number;
 }
 
 interface PendingReply {
   resolve(reply: RedisReply): void;
   reject(error: unknown): void;
+  sentAt: number;
 }
 
 interface Connection {
@@ -139,6 +146,7 @@ export class RedisClient {
       connectTimeoutMs: 1000,
       backoffBaseMs: 100,
       backoffMaxMs: 5000,
+      replyTimeoutMs: 5000,
       ...options,
     };
   }
@@ -149,8 +157,9 @@ export class RedisClient {
    * there is no connection and none can be made now.
    */
   async command(args: readonly (string | number)[]): Promise<RedisReply> {
+    this.#dropIfHung();
     const connection = this.#connection ?? await this.#connect();
-    const reply = await send(connection, args);
+    const reply = await send(connection, args, this.#options.clock.now());
     if (reply instanceof RedisReplyError) throw reply;
     return reply;
   }
@@ -204,37 +213,29 @@ export class RedisClient {
     return this.#connecting;
   }
 
+  /**
+   * Connects and runs the handshake (AUTH, SELECT), all within
+   * `connectTimeoutMs`: a Redis that accepts but never answers cannot hold
+   * every later command behind this attempt.
+   */
   async #open(): Promise<Connection> {
     const { target, clock, connectTimeoutMs } = this.#options;
+    const late = new Error(`no connection within ${connectTimeoutMs} ms`);
     const abort = new AbortController();
-    const cancelTimer = clock.setTimeout(() => abort.abort(), connectTimeoutMs);
-    let conn: Deno.Conn;
+    let connection: Connection | null = null;
+    const cancelTimer = clock.setTimeout(() => {
+      abort.abort(late);
+      if (connection !== null) this.#drop(connection, late);
+    }, connectTimeoutMs);
     try {
-      conn = target.tls
-        ? await Deno.connectTls({
-          hostname: target.hostname,
-          port: target.port,
-        })
-        : await Deno.connect({
-          hostname: target.hostname,
-          port: target.port,
-          signal: abort.signal,
-        });
-    } catch (error) {
-      throw abort.signal.aborted
-        ? new Error(`no connection within ${connectTimeoutMs} ms`)
-        : error;
-    } finally {
-      cancelTimer();
-    }
-    const connection: Connection = {
-      conn,
-      writer: conn.writable.getWriter(),
-      pending: [],
-      reading: Promise.resolve(),
-    };
-    connection.reading = this.#read(connection);
-    try {
+      const conn = await connectTo(target, abort.signal);
+      connection = {
+        conn,
+        writer: conn.writable.getWriter(),
+        pending: [],
+        reading: Promise.resolve(),
+      };
+      connection.reading = this.#read(connection);
       if (target.password !== null) {
         await expectOk(
           connection,
@@ -244,17 +245,19 @@ export class RedisClient {
         );
       }
       if (target.db !== 0) await expectOk(connection, ["SELECT", target.db]);
+      if (this.#closed) {
+        throw new RedisUnavailableError("Redis client closed");
+      }
+      return connection;
     } catch (error) {
-      this.#drop(connection, error);
-      await connection.reading;
-      throw error;
+      if (connection !== null) {
+        this.#drop(connection, error);
+        await connection.reading;
+      }
+      throw abort.signal.aborted ? late : error;
+    } finally {
+      cancelTimer();
     }
-    if (this.#closed) {
-      this.#drop(connection, new RedisUnavailableError("Redis client closed"));
-      await connection.reading;
-      throw new RedisUnavailableError("Redis client closed");
-    }
-    return connection;
   }
 
   /** Hands replies to commands in order until the socket ends. */
@@ -284,6 +287,24 @@ export class RedisClient {
     this.#drop(connection, error);
   }
 
+  /**
+   * Checked on each command instead of with a timer: the callers' own
+   * timeouts already bound each wait, this bounds what piles up.
+   */
+  #dropIfHung(): void {
+    const connection = this.#connection;
+    const oldest = connection?.pending[0];
+    if (connection === null || oldest === undefined) return;
+    const { clock, replyTimeoutMs } = this.#options;
+    if (clock.now() - oldest.sentAt < replyTimeoutMs) return;
+    this.#drop(
+      connection,
+      new RedisUnavailableError(
+        `Redis sent no reply within ${replyTimeoutMs} ms; reconnecting`,
+      ),
+    );
+  }
+
   /** Forgets `connection`, rejecting what it still owes; the next command reconnects. */
   #drop(connection: Connection, error: unknown): void {
     if (this.#connection === connection) this.#connection = null;
@@ -301,12 +322,36 @@ export class RedisClient {
   }
 }
 
+/** A TCP or TLS connection to `target`, given up when `signal` aborts. */
+async function connectTo(
+  target: RedisTarget,
+  signal: AbortSignal,
+): Promise<Deno.Conn> {
+  const { hostname, port } = target;
+  if (!target.tls) return await Deno.connect({ hostname, port, signal });
+  // Deno.connectTls takes no signal: race it, and close a late connection.
+  const connecting = Deno.connectTls({ hostname, port });
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), {
+      once: true,
+    });
+  });
+  try {
+    return await Promise.race([connecting, aborted]);
+  } catch (error) {
+    connecting.then((late) => late.close(), () => {});
+    throw error;
+  }
+}
+
 function send(
   connection: Connection,
   args: readonly (string | number)[],
+  sentAt: number,
 ): Promise<RedisReply> {
   return new Promise((resolve, reject) => {
-    connection.pending.push({ resolve, reject });
+    connection.pending.push({ resolve, reject, sentAt });
     // Write failures also end the read loop, which rejects every pending reply.
     connection.writer.write(encodeCommand(args)).catch(() => {});
   });
@@ -316,7 +361,8 @@ async function expectOk(
   connection: Connection,
   args: readonly (string | number)[],
 ): Promise<void> {
-  const reply = await send(connection, args);
+  // Bounded by the connect timeout, not the reply timeout.
+  const reply = await send(connection, args, Number.POSITIVE_INFINITY);
   if (reply instanceof RedisReplyError) {
     throw new Error(`${args[0]} refused: ${reply.message}`);
   }

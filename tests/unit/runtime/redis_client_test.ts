@@ -96,3 +96,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a Redis that hangs: the connection is given up after the reply timeout, and one that hangs in the handshake after the connect timeout",
+  ignore: IGNORE_WITHOUT_REDIS,
+  async fn() {
+    await using redis = await startRedis({ args: ["--requirepass", "pw"] });
+    const clock = new FakeClock();
+    const client = new RedisClient({
+      target: parseRedisUrl(`redis://:pw@127.0.0.1:${redis.port}`),
+      clock,
+      replyTimeoutMs: 5000,
+      connectTimeoutMs: 1000,
+    });
+    try {
+      assert.equal(await client.command(["PING"]), "PONG");
+      redis.pause();
+      const hung = assert.rejects(
+        client.command(["PING"]),
+        /no reply within 5000 ms/,
+      );
+      clock.advance(5000);
+      // The next command gives the hung connection up and connects anew;
+      // the paused server accepts (the kernel does) but never answers AUTH.
+      const next = assert.rejects(
+        client.command(["PING"]),
+        /no connection within 1000 ms/,
+      );
+      await hung;
+      await clock.advanceAsync(1000);
+      await next;
+      redis.resume();
+      clock.advance(100);
+      assert.equal(await client.command(["PING"]), "PONG");
+    } finally {
+      await client.close();
+    }
+  },
+});
