@@ -3,6 +3,7 @@ import { Origin } from "../_fixtures/origin.ts";
 import {
   kvOnlyToml,
   objectClientToml,
+  rateLimitBindingToml,
   shippedToml,
 } from "./_harness/worker_toml.ts";
 import { startWranglerDev, type WranglerDev } from "./_harness/wrangler_dev.ts";
@@ -14,6 +15,8 @@ import { ADMIN_TOKEN, conformanceConfig } from "./target.ts";
 // BreakerStateObject; B binds A's object class through the dev registry, the
 // way every isolate of a deployed gateway reaches the one object.
 
+/** Requests route "fleet" allows per client across every gateway (a day-long window). */
+const FLEET_LIMIT = 3;
 /** How long the shared breaker stays open before half-open. */
 const OPEN_MS = 2000;
 /** How long the origin holds the half-open probe: every other admission happens meanwhile. */
@@ -98,8 +101,54 @@ Deno.test("workers: two gateways on one Durable Object share the open and the ha
         await untilRemote(b, (view) => view.state === "closed");
       },
     );
+
+    await t.step(
+      "a fleet rate limit counts across both gateways in the object",
+      async () => {
+        const statuses = [];
+        for (const target of [a, b, a, b, a, b]) {
+          statuses.push((await send(target, "GET", "/fleet/echo")).status);
+        }
+        assert.deepEqual(statuses, [
+          ...Array(FLEET_LIMIT).fill(200),
+          ...Array(6 - FLEET_LIMIT).fill(429),
+        ]);
+      },
+    );
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
+    await Deno.remove(registry, { recursive: true });
+    await origin.close();
+  }
+});
+
+Deno.test("workers: with GATEWAY_RATE_LIMITER bound, fleet rate limits are the binding's", async () => {
+  const origin = await Origin.start();
+  const registry = await Deno.makeTempDir({ prefix: "gateway-registry-" });
+  try {
+    const worker = await startWranglerDev(
+      JSON.stringify(sharedConfig(origin.url)),
+      {
+        toml: await rateLimitBindingToml(
+          `gateway-rl-${crypto.randomUUID().slice(0, 8)}`,
+          { limit: 2, period: 60 },
+        ),
+        registryDir: registry,
+      },
+    );
+    try {
+      // The binding's limit (2) decides, not the route's (FLEET_LIMIT).
+      const statuses = [];
+      for (let i = 0; i < 4; i++) {
+        statuses.push((await send(worker, "GET", "/fleet/echo")).status);
+      }
+      assert.deepEqual(statuses, [200, 200, 429, 429]);
+      const refused = await send(worker, "GET", "/fleet/echo");
+      assertProblem(refused, 429, "rate_limited");
+    } finally {
+      await worker.stop();
+    }
+  } finally {
     await Deno.remove(registry, { recursive: true });
     await origin.close();
   }
@@ -134,7 +183,11 @@ Deno.test("workers: without GATEWAY_BREAKERS, the open transition lands in GATEW
   }
 });
 
-/** The conformance config plus route "shared": a breaker that opens after 4 failures for {@linkcode OPEN_MS}, one probe. */
+/**
+ * The conformance config plus route "shared" (a breaker that opens after 4
+ * failures for {@linkcode OPEN_MS}, one probe) and route "fleet" (a fleet
+ * rate limit of {@linkcode FLEET_LIMIT}).
+ */
 function sharedConfig(originUrl: string): Record<string, unknown> {
   const config = conformanceConfig(originUrl);
   return {
@@ -154,6 +207,19 @@ function sharedConfig(originUrl: string): Record<string, unknown> {
             failureRate: 0.5,
             openMs: OPEN_MS,
             halfOpenProbes: 1,
+          },
+        },
+      },
+      {
+        name: "fleet",
+        path: "/fleet/*",
+        upstreams: [originUrl],
+        stripPrefix: "/fleet",
+        policy: {
+          rateLimit: {
+            requests: FLEET_LIMIT,
+            windowSeconds: 86_400,
+            scope: "fleet",
           },
         },
       },

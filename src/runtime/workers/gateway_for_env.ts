@@ -18,6 +18,10 @@ import {
 } from "./analytics_engine.ts";
 import { fetchKeepingEncoding } from "./body_as_is.ts";
 import { workersWebSocketRuntime } from "./websocket.ts";
+import {
+  bindingRateLimits,
+  type RateLimitBinding,
+} from "./rate_limit_binding.ts";
 
 /**
  * The gateway on Cloudflare Workers: built once per isolate from the Worker's
@@ -36,6 +40,8 @@ export interface WorkerEnv {
   GATEWAY_KV?: WorkersKvNamespace;
   /** Request metrics from every isolate, one data point per exchange (see analytics_engine.ts). */
   GATEWAY_ANALYTICS?: AnalyticsEngineDataset;
+  /** Fleet rate limits next to each isolate (see rate_limit_binding.ts); without it, in GATEWAY_BREAKERS. */
+  GATEWAY_RATE_LIMITER?: RateLimitBinding;
   /** Other string variables and secrets, read by the config's `*Env` names. */
   readonly [name: string]: unknown;
 }
@@ -56,6 +62,7 @@ let current:
     configText: string;
     breakers: unknown;
     kv: unknown;
+    rateLimiter: unknown;
     analytics: unknown;
     built: WorkerGateway;
   }
@@ -100,7 +107,8 @@ export function gatewayFor(
     current?.configText === configText &&
     current.breakers === env.GATEWAY_BREAKERS &&
     current.kv === env.GATEWAY_KV &&
-    current.analytics === env.GATEWAY_ANALYTICS
+    current.analytics === env.GATEWAY_ANALYTICS &&
+    current.rateLimiter === env.GATEWAY_RATE_LIMITER
   ) {
     return current.built;
   }
@@ -110,6 +118,7 @@ export function gatewayFor(
     breakers: env.GATEWAY_BREAKERS,
     kv: env.GATEWAY_KV,
     analytics: env.GATEWAY_ANALYTICS,
+    rateLimiter: env.GATEWAY_RATE_LIMITER,
     built,
   };
   return built;
@@ -138,6 +147,8 @@ function build(configText: string, env: WorkerEnv): WorkerGateway {
     // Isolates keep no timers between requests: the Cron Trigger probes.
     healthChecks: "manual",
     onExchange: env.GATEWAY_ANALYTICS && analyticsWriter(env.GATEWAY_ANALYTICS),
+    fleetRateLimit: env.GATEWAY_RATE_LIMITER &&
+      bindingRateLimits(env.GATEWAY_RATE_LIMITER),
   });
   return { ok: true, gateway };
 }

@@ -43,6 +43,22 @@ binding = "GATEWAY_KV"
 `;
 }
 
+/**
+ * A gateway Worker with only the rate-limiting binding `GATEWAY_RATE_LIMITER`
+ * (`simple` = its limit per period), for fleet rate limits.
+ */
+export async function rateLimitBindingToml(
+  name: string,
+  simple: { limit: number; period: 10 | 60 },
+): Promise<string> {
+  return `${await compatibilityLines(name)}
+[[ratelimits]]
+name = "GATEWAY_RATE_LIMITER"
+namespace_id = "1001"
+simple = { limit = ${simple.limit}, period = ${simple.period} }
+`;
+}
+
 /** `name`, `main`, the compatibility date and flags of the shipped config. */
 async function compatibilityLines(name: string): Promise<string> {
   const shipped = await Deno.readTextFile(`${REPO_ROOT}wrangler.toml`);
