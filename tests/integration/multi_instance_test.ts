@@ -240,6 +240,31 @@ Deno.test("half-open across A and B lets at most halfOpenProbes probes reach the
   }
 });
 
+Deno.test("a fleet rate limit is exact across two processes on one Deno KV file", async () => {
+  const origin = await Origin.start();
+  try {
+    const config = sharedConfig(origin.url);
+    const [route] = config.routes as Record<string, unknown>[];
+    route.policy = {
+      // A day-long window: the test cannot straddle two windows in practice.
+      rateLimit: { requests: 5, windowSeconds: 86_400, scope: "fleet" },
+    };
+    await withTwoGateways(config, async (a, b) => {
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => get(i % 2 ? a : b, "/api/echo/x")),
+      );
+      const statuses = answers.map((answer) => answer.status).sort();
+      assert.deepEqual(statuses, [
+        ...Array(5).fill(200),
+        ...Array(7).fill(429),
+      ]);
+      assert.equal(origin.hits("/echo/x"), 5);
+    });
+  } finally {
+    await origin.close();
+  }
+});
+
 Deno.test("a Deno KV store broken under a running gateway: it serves on local state, ready but degraded, logged once per incident", async () => {
   const origin = await Origin.start();
   const dir = await Deno.makeTempDir({ prefix: "gateway-store-" });
