@@ -3,8 +3,11 @@
 #   1. the Workers bundle builds (wrangler deploy --dry-run; installs the
 #      pinned wrangler on first use),
 #   2. the nginx front config passes `nginx -t` (temp prefix, no root paths),
-#   3. the Kubernetes manifests parse and keep their invariants,
-#   4. the systemd unit passes `systemd-analyze verify` (where available).
+#   3. the Kubernetes manifests parse and keep their invariants (a shared
+#      store for every pod included),
+#   4. the docker compose file runs two gateways sharing one Redis (parsed
+#      and checked offline; `docker compose config` too where Docker exists),
+#   5. the systemd unit passes `systemd-analyze verify` (where available).
 # Prints one line per check and exits non-zero on the first failure.
 set -eu
 cd "$(dirname "$0")/.."
@@ -37,6 +40,12 @@ NGINX
 
 echo "validate_deploy: Kubernetes manifests"
 deno run --allow-read --allow-env=LOG_TOKENS,LOG_STREAM deploy/k8s/check_manifests.ts deploy/k8s
+
+echo "validate_deploy: docker compose (gateway x2 + Redis)"
+deno run --allow-read --allow-env=LOG_TOKENS,LOG_STREAM deploy/docker/check_compose.ts deploy/docker/compose.yaml
+if command -v docker > /dev/null 2>&1 && docker compose version > /dev/null 2>&1; then
+  docker compose -f deploy/docker/compose.yaml config --quiet
+fi
 
 if command -v systemd-analyze > /dev/null 2>&1; then
   echo "validate_deploy: systemd unit"

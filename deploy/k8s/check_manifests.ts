@@ -62,7 +62,18 @@ for (const file of files) {
   }
 }
 
-const deployment = one("Deployment");
+/** The one manifest of `kind` named `name` (the gateway's, beside Redis's). */
+const named = (kind: string, name: string): Manifest | undefined => {
+  const found = (byKind.get(kind) ?? []).filter((m) =>
+    m.metadata?.name === name
+  );
+  if (found.length !== 1) {
+    problems.push(`${kind} ${name}: want exactly one, found ${found.length}`);
+  }
+  return found[0];
+};
+
+const deployment = named("Deployment", "edge-gateway");
 const pod = deployment?.spec?.template?.spec ?? {};
 const podLabels: Record<string, string> =
   deployment?.spec?.template?.metadata?.labels ?? {};
@@ -111,6 +122,15 @@ for (const container of pod.containers ?? []) {
       );
     }
   }
+  // Fleet state is shared through a store whose URL may carry a password.
+  const store = (container.env ?? []).find((e: Manifest) =>
+    e.name === "GATEWAY_STORE"
+  );
+  if (store?.valueFrom?.secretKeyRef?.name === undefined) {
+    problems.push(
+      `${where}: env GATEWAY_STORE must come from a Secret (valueFrom.secretKeyRef), so every pod shares one store`,
+    );
+  }
   const drainMs = Number(env.GATEWAY_DRAIN_MS ?? 30_000);
   const graceMs = Number(pod.terminationGracePeriodSeconds ?? 30) * 1000;
   if (!(graceMs > drainMs + (preStopSeconds || 0) * 1000)) {
@@ -125,7 +145,7 @@ for (const container of pod.containers ?? []) {
   }
 }
 
-const service = one("Service");
+const service = named("Service", "edge-gateway");
 if (!selects(service?.spec?.selector)) {
   problems.push(
     "Service: spec.selector must match the Deployment's pod labels",
@@ -142,6 +162,41 @@ if (hpa?.spec?.scaleTargetRef?.name !== deployment?.metadata?.name) {
   problems.push(
     "HorizontalPodAutoscaler: scaleTargetRef must name the Deployment",
   );
+}
+
+// An in-cluster Redis (redis.yaml; absent when a managed one is brought):
+// soft state, so no persistence; reachable through a Service that does not
+// also select gateway pods (nor the gateway's Service it).
+for (const redis of byKind.get("Deployment") ?? []) {
+  const container = redis.spec?.template?.spec?.containers?.find((
+    c: Manifest,
+  ) => /(^|\/)(redis|valkey)[:@]/.test(String(c.image)));
+  if (redis === deployment || container === undefined) continue;
+  const where = `Deployment ${redis.metadata?.name}`;
+  const args: string[] = (container.args ?? []).map(String);
+  const after = (flag: string) => args[args.indexOf(flag) + 1];
+  if (
+    !args.includes("--save") || after("--save") !== "" ||
+    after("--appendonly") !== "no"
+  ) {
+    problems.push(
+      `${where}: args must turn persistence off (--save "" --appendonly no)`,
+    );
+  }
+  const labels: Record<string, string> =
+    redis.spec?.template?.metadata?.labels ?? {};
+  const matches = (selector: Record<string, string> | undefined) =>
+    selector !== undefined && Object.keys(selector).length > 0 &&
+    Object.entries(selector).every(([key, value]) => labels[key] === value);
+  if (!matches(redis.spec?.selector?.matchLabels)) {
+    problems.push(`${where}: spec.selector must match its pod labels`);
+  }
+  if (!(byKind.get("Service") ?? []).some((s) => matches(s.spec?.selector))) {
+    problems.push(`${where}: no Service selects its pods`);
+  }
+  if (matches(service?.spec?.selector)) {
+    problems.push(`${where}: the gateway's Service selects the Redis pods`);
+  }
 }
 
 // The shipped gateway.json must be a config the gateway accepts.
