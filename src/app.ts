@@ -13,6 +13,7 @@ import { UNMATCHED_ROUTE } from "./observe/metrics.ts";
 import { CLIENT_CLOSED_REQUEST, ClientGone } from "./pipeline/abort_reasons.ts";
 import { authenticate } from "./pipeline/authenticate.ts";
 import { checkMethod } from "./pipeline/check_method.ts";
+import { answerMaxForwards, checkLoop } from "./pipeline/hop_limits.ts";
 import type { Exchange } from "./pipeline/exchange.ts";
 import { forward, type ForwardDeps } from "./pipeline/forward.ts";
 import { limitConcurrency } from "./pipeline/limit_concurrency.ts";
@@ -47,7 +48,8 @@ const NO_CLAIMS: [string, string][] = [];
 /**
  * The Hono app: built-in endpoints under `/_gateway/`, then one handler per
  * configured route. This is the one place the stage order is written:
- * route → CORS preflight → method → auth → rate limit → bulkhead →
+ * route → loop check (`Via`) → CORS preflight → method → Max-Forwards 0 →
+ * auth → rate limit → bulkhead →
  * (breaker → retry → timeout → fetch → stream back, in `forward`).
  * A WebSocket upgrade on a route with `websocket` on takes the same stages
  * (GET only, its handshake checked first), then in `proxyWebSocket`:
@@ -106,6 +108,7 @@ async function proxy(
   deps: AppDeps,
 ): Promise<Response> {
   exchange.route = rt;
+  checkLoop(request, deps.via);
   if (deps.isDraining()) {
     exchange.flag("DR");
     throw new GatewayError(
@@ -128,6 +131,8 @@ async function proxy(
     websockets !== undefined && rt.route.policy.websocket !== null &&
     isWebSocketUpgrade(request.headers)
   ) return proxyUpgrade(request, exchange, rt, { ...deps, ...websockets });
+  const finalRecipient = answerMaxForwards(request, rt);
+  if (finalRecipient !== null) return finalRecipient;
   // No await for a route without auth: one microtask less per request.
   const claimHeaders = rt.authenticate === null
     ? NO_CLAIMS

@@ -17,6 +17,7 @@ export type ErrorCode =
   | "overloaded"
   | "draining"
   | "upstream_timeout"
+  | "loop_detected"
   | "invalid_config"
   | "internal";
 
@@ -32,6 +33,7 @@ const TITLES: Record<ErrorCode, string> = {
   overloaded: "Overloaded",
   draining: "Draining",
   upstream_timeout: "Upstream timeout",
+  loop_detected: "Loop detected",
   invalid_config: "Invalid configuration",
   internal: "Internal error",
 };

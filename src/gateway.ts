@@ -282,6 +282,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         logger,
         random,
         serverTiming: next.serverTiming,
+        via: next.via,
         continueTrace: options.continueTrace,
         clientWatchDelayMs: options.clientWatchDelayMs,
         isDraining: () => draining,

@@ -24,6 +24,7 @@ import {
   ROUTE_NAME,
   type TOP_LEVEL,
 } from "./validate_config.ts";
+import { VIA_PSEUDONYM } from "../http/via.ts";
 
 const HTTP_URL: JsonSchema = {
   type: "string",
@@ -129,6 +130,12 @@ function topProperties(): Record<(typeof TOP_LEVEL)[number], JsonSchema> {
     },
     log: specSchema(LOG_SPEC, "log"),
     serverTiming: { type: "boolean" },
+    via: {
+      type: "string",
+      pattern: VIA_PSEUDONYM.source,
+      description:
+        "This gateway's pseudonym in Via; a request already carrying it gets 508 loop_detected.",
+    },
     defaults: { $ref: "#/$defs/policy" },
     routes: {
       type: "array",

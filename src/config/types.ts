@@ -240,6 +240,8 @@ export interface GatewayConfig {
   log: LogSettings;
   /** Add `Server-Timing` to responses. */
   serverTiming: boolean;
+  /** This gateway's pseudonym in `Via` (loop protection, see `http/via.ts`). */
+  via: string;
   /** Matched in order; the first match wins. */
   routes: Route[];
 }

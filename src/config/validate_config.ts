@@ -25,6 +25,7 @@ import { readSecret } from "./read_secret.ts";
 import { isProxyEntry } from "../http/client_address.ts";
 import { NULLABLE_SECTIONS, POLICY_SPEC } from "./policy_spec.ts";
 import type { GatewayConfig, Route, Upstream } from "./types.ts";
+import { DEFAULT_VIA_PSEUDONYM, VIA_PSEUDONYM } from "../http/via.ts";
 
 /** Reads an environment variable; `undefined` when unset. */
 export type EnvLookup = (name: string) => string | undefined;
@@ -42,6 +43,7 @@ export const TOP_LEVEL = [
   "trustedProxies",
   "log",
   "serverTiming",
+  "via",
   "defaults",
   "routes",
 ] as const;
@@ -108,6 +110,17 @@ export function validateConfig(raw: unknown, env: EnvLookup): ConfigResult {
   if ("serverTiming" in raw) {
     boolean(raw.serverTiming, "serverTiming", problems);
   }
+  if (
+    "via" in raw &&
+    (typeof raw.via !== "string" || !VIA_PSEUDONYM.test(raw.via))
+  ) {
+    problems.add(
+      "via",
+      `must be a pseudonym of 1-64 token characters (no spaces or commas), got ${
+        describe(raw.via)
+      }`,
+    );
+  }
 
   let defaults: Record<string, unknown> = {};
   if ("defaults" in raw) {
@@ -129,6 +142,7 @@ export function validateConfig(raw: unknown, env: EnvLookup): ConfigResult {
         sampleRate: (log.sampleRate as number | undefined) ?? 1,
       },
       serverTiming: raw.serverTiming === true,
+      via: typeof raw.via === "string" ? raw.via : DEFAULT_VIA_PSEUDONYM,
       routes,
     },
   };

@@ -44,20 +44,44 @@ const SET_ON_RESPONSE = new Set(["x-request-id", "x-gateway-attempts"]);
 /**
  * The response headers to pass back, as name/value pairs (validated once by
  * `Response`): without hop-by-hop ones, without headers that advertise the
- * upstream's software, without those the gateway sets itself.
+ * upstream's software, without those the gateway sets itself, and without a
+ * `Content-Length` sent beside `Transfer-Encoding` (RFC 9112 §6.3: the
+ * transfer coding frames the body; passing the length on would cut it).
  */
 export function forwardableResponseHeaders(
   upstream: Headers,
 ): [string, string][] {
   const listed = connectionListed(upstream);
+  const chunked = upstream.has("transfer-encoding");
   const out: [string, string][] = [];
   // forEach, not for…of: Deno's Headers iterator costs ~15× more per header.
   upstream.forEach((value, name) => {
     if (
       HOP_BY_HOP.has(name) || listed?.has(name) || SET_ON_RESPONSE.has(name) ||
-      name === "server" || name === "x-powered-by"
+      name === "server" || name === "x-powered-by" ||
+      (chunked && name === "content-length")
     ) return;
     out.push([name, value]);
   });
   return out;
+}
+
+/**
+ * The body length the upstream declared, `NaN` when unknown: a
+ * `Content-Length` beside `Transfer-Encoding` declares nothing (RFC 9112 §6.3).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { declaredLength } from "./hop_by_hop.ts";
+ * assert.equal(declaredLength(new Headers({ "content-length": "5" })), 5);
+ * assert.ok(Number.isNaN(declaredLength(new Headers({
+ *   "content-length": "5",
+ *   "transfer-encoding": "chunked",
+ * }))));
+ * ```
+ */
+export function declaredLength(upstream: Headers): number {
+  if (upstream.has("transfer-encoding")) return NaN;
+  return Number(upstream.get("content-length") ?? NaN);
 }

@@ -22,6 +22,7 @@ const SET_BY_GATEWAY = new Set([
   "accept-encoding",
   "x-request-deadline-ms",
   "expect",
+  "via",
 ]);
 const FORWARDING = new Set([
   "x-real-ip",

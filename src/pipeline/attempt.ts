@@ -55,6 +55,13 @@ export async function attemptOnce(
       duplex: "half",
     });
     cancelHeaders();
+    if (isUnsolicitedSwitch(response)) {
+      await response.body?.cancel().catch(() => {});
+      return {
+        failure: { kind: "network" },
+        durationMs: clock.now() - started,
+      };
+    }
     if (options.firstByteMs === null) {
       return { response, durationMs: clock.now() - started };
     }
@@ -77,4 +84,16 @@ export async function attemptOnce(
   } finally {
     cancelHeaders();
   }
+}
+
+/**
+ * `101 Switching Protocols` on a plain route: the gateway never forwards
+ * `Upgrade` there, so the upstream switched without being asked (RFC 9110
+ * §15.2.2) and its answer cannot be relayed (a 101 without the switch leaves
+ * the client hanging). It counts as a failed attempt: no response, a breaker
+ * failure, 502 `upstream_unavailable` once no retry is left. A route that
+ * forwards upgrades (WebSocket) must not apply this.
+ */
+export function isUnsolicitedSwitch(response: Response): boolean {
+  return response.status === 101;
 }

@@ -4,6 +4,7 @@ import { splitTarget } from "../http/split_target.ts";
 import { continueTrace, type TraceContinuer } from "../http/traceparent.ts";
 import { upstreamRequestHeaders } from "../http/upstream_headers.ts";
 import { upstreamUrl } from "../http/upstream_url.ts";
+import { appendVia } from "../http/via.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
 import type { BreakerBoard } from "../resilience/breaker_board.ts";
 import type { Clock } from "../resilience/clock.ts";
@@ -18,6 +19,7 @@ import type { Admitted } from "../balance/upstream_pool.ts";
 import { NONE } from "../balance/balancer.ts";
 import type { Exchange } from "./exchange.ts";
 import { armExchange, type ExchangeAborter } from "./exchange_aborter.ts";
+import { maxForwardsUpstream } from "./hop_limits.ts";
 import { limitBody, NO_BODY, tooLarge } from "./limit_body.ts";
 import { isRetryEligible, type RetryPlan, RetryState } from "./retry_state.ts";
 import type { RouteRuntime } from "./route_runtime.ts";
@@ -31,6 +33,8 @@ export interface ForwardDeps {
   metrics: GatewayMetrics;
   random: () => number;
   serverTiming: boolean;
+  /** This gateway's pseudonym, appended to `Via` upstream. */
+  via: string;
   /**
    * How long after its start an exchange begins to watch for the client
    * leaving (see `armExchange`); 0 at once. A runtime choice: Deno pays an
@@ -189,6 +193,12 @@ function upstreamTarget(
     rt.removedHeaders,
   );
   for (const pair of extraHeaders) headers.push(pair);
+  headers.push(["via", appendVia(request.headers.get("via"), deps.via)]);
+  const maxForwards = maxForwardsUpstream(request);
+  if (maxForwards !== null) {
+    const at = headers.findIndex(([name]) => name === "max-forwards");
+    if (at >= 0) headers[at][1] = maxForwards;
+  }
   const deadline: [string, string] = ["x-request-deadline-ms", ""];
   headers.push(deadline);
   return { method: request.method, pathname, search, headers, deadline };

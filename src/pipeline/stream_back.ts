@@ -1,6 +1,9 @@
 import type { CompressionPolicy, Encoding } from "../config/types.ts";
 import { createChunkEncoder } from "../http/chunk_encoder.ts";
-import { forwardableResponseHeaders } from "../http/hop_by_hop.ts";
+import {
+  declaredLength,
+  forwardableResponseHeaders,
+} from "../http/hop_by_hop.ts";
 import type { Clock } from "../resilience/clock.ts";
 import { idleWatchdog } from "../resilience/idle_watchdog.ts";
 import { chooseEncoding } from "./choose_encoding.ts";
@@ -80,7 +83,7 @@ export function streamBack(
     return new Response(null, init);
   }
   exchange.streaming = true;
-  const length = Number(upstream.headers.get("content-length") ?? NaN);
+  const length = declaredLength(upstream.headers);
   if (
     encoding === null && exchange.completed !== undefined &&
     length <= NATIVE_BODY_MAX_BYTES

@@ -32,6 +32,8 @@ export function startTestGateway(
   options: Omit<GatewayOptions, "config" | "logSink"> & {
     env?: Record<string, string>;
     drainMs?: number;
+    /** The port to listen on; default: any free one. */
+    port?: number;
   } = {},
 ): Promise<TestGateway> {
   const result = validateConfig(rawConfig, (name) => options.env?.[name]);
@@ -43,7 +45,7 @@ export function startTestGateway(
   const serving = serveGateway({
     ...options,
     config: result.config,
-    port: 0,
+    port: options.port ?? 0,
     hostname: "127.0.0.1",
     drainMs: options.drainMs ?? 5_000,
     logSink: (line) => {

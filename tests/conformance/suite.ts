@@ -24,6 +24,7 @@ import {
   keepsAGoodRequestId,
   passesGzipBytesUnchanged,
 } from "./cases/headers.ts";
+import { marksViaAndRefusesLoops } from "./cases/intermediary.ts";
 import {
   neverRetriesAPost,
   opensTheBreaker,
@@ -103,6 +104,10 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   { name: "keeps a well-formed x-request-id", run: keepsAGoodRequestId },
   { name: "generates a missing or bad x-request-id", run: generatesARequestId },
   { name: "passes gzip bytes unchanged", run: passesGzipBytesUnchanged },
+  {
+    name: "appends its Via pseudonym and refuses a loop with 508",
+    run: marksViaAndRefusesLoops,
+  },
   { name: "compresses a 100 KB JSON body", run: compressesAJsonBody },
   {
     name: "fails over an upstream that stalls before its first byte",
