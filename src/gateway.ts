@@ -37,6 +37,13 @@ export interface ClientContext {
   /** Settles when the runtime has sent the whole response (Deno: `info.completed`). */
   completed?: Promise<unknown>;
   /**
+   * Keeps the request's context alive until the exchange has ended
+   * (Workers: `ctx.waitUntil`): workerd tears a request's context down once
+   * its client left, and with it the timers and reads that would end the
+   * exchange (see docs/streaming.md).
+   */
+  waitUntil?(promise: Promise<unknown>): void;
+  /**
    * The client's own `Accept-Encoding` where the platform replaced the
    * header (Workers: `request.cf.clientAcceptEncoding`; Cloudflare and
    * `wrangler dev` show the Worker `br, gzip` whatever the client sent).
@@ -384,6 +391,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         finish,
       );
       exchange.completed = client.completed;
+      client.waitUntil?.(
+        new Promise<void>((resolve) => exchange.onEnded = resolve),
+      );
       exchange.clientAcceptEncoding = client.acceptEncoding;
       inflight++;
       const response = await app.fetch(request, exchange);

@@ -35,6 +35,8 @@ export class Exchange {
   clientAcceptEncoding: string | undefined = undefined;
   /** Set when a proxied WebSocket closed; the exchange then finishes with 101. */
   websocket: RelaySummary | null = null;
+  /** Called once the exchange has ended (see `ClientContext.waitUntil`). */
+  onEnded: (() => void) | undefined = undefined;
   private finished = false;
 
   /** What the client accepts as `Content-Encoding` (its header, unless the runtime knows better). */
@@ -73,6 +75,7 @@ export class Exchange {
   finish(status: number): void {
     if (this.finished) return;
     this.finished = true;
+    this.onEnded?.();
     this.onFinish(this, status);
   }
 }

@@ -104,3 +104,27 @@ Deno.test("a client leaving before the headers ends the exchange within the abor
     await gateway.close();
   }
 });
+
+Deno.test("waitUntil holds the request's context until the exchange has ended", async () => {
+  const origin = await Origin.start();
+  const { gateway } = gatewayFor(origin.url);
+  const kept: Promise<unknown>[] = [];
+  let ended = false;
+  try {
+    const response = await gateway.fetch(
+      new Request("http://gw.test/api/stream?chunks=3&interval=10"),
+      { waitUntil: (promise) => kept.push(promise.then(() => ended = true)) },
+    );
+    assert.equal(kept.length, 1);
+    const reader = response.body!.getReader();
+    assert.equal((await reader.read()).done, false);
+    await Promise.resolve();
+    assert.equal(ended, false, "released while the body still streams");
+    while (!(await reader.read()).done);
+    await kept[0];
+    assert.equal(ended, true);
+  } finally {
+    await gateway.close();
+    await origin.close();
+  }
+});

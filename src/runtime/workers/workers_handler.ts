@@ -69,6 +69,8 @@ export function workersHandler(options: WorkersHandlerOptions): WorkersHandler {
       const response = await built.gateway.fetch(request, {
         // Set by Cloudflare's edge (and by wrangler dev), not by the client.
         address: request.headers.get("cf-connecting-ip") ?? undefined,
+        // Until the exchange ends, whatever the client does.
+        waitUntil: (promise) => ctx.waitUntil(promise),
         // The edge shows the Worker `Accept-Encoding: br, gzip`; what the
         // client sent decides the gateway's own compression.
         acceptEncoding: (request as { cf?: { clientAcceptEncoding?: string } })
