@@ -4,6 +4,7 @@
  * to clients that offer only h2, and tells upstreams `X-Forwarded-Proto:
  * https`; half a cert/key pair or an unreadable file stops start-up.
  */
+import * as x509 from "@peculiar/x509";
 import assert from "node:assert/strict";
 import { Origin } from "../_fixtures/origin.ts";
 import {
@@ -13,41 +14,49 @@ import {
 import { startTestGateway } from "../_fixtures/gateway.ts";
 import { readSettings } from "../../src/runtime/deno/start_from_env.ts";
 
-/** A self-signed P-256 cert for 127.0.0.1 and localhost, in `dir`. */
+/**
+ * A self-signed P-256 cert for 127.0.0.1 and localhost, in `dir`: made with
+ * WebCrypto and `@peculiar/x509`, so the test needs nothing outside what
+ * `deno task test` fetches (no openssl). Not a CA: rustls refuses a CA
+ * certificate as a server's own (CaUsedAsEndEntity).
+ */
 async function selfSignedCert(
   dir: string,
 ): Promise<{ certPath: string; keyPath: string; certPem: string }> {
+  const algorithm = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+  const keys = await crypto.subtle.generateKey(algorithm, true, [
+    "sign",
+    "verify",
+  ]);
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: "01",
+    name: "CN=localhost",
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 86_400_000),
+    keys,
+    signingAlgorithm: algorithm,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.SubjectAlternativeNameExtension([
+        { type: "ip", value: "127.0.0.1" },
+        { type: "dns", value: "localhost" },
+      ]),
+    ],
+  });
+  const pkcs8 = new Uint8Array(
+    await crypto.subtle.exportKey("pkcs8", keys.privateKey),
+  );
+  const base64 = btoa(String.fromCharCode(...pkcs8)).replace(/.{64}/g, "$&\n");
   const certPath = `${dir}/cert.pem`;
   const keyPath = `${dir}/key.pem`;
-  const { code, stderr } = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      // openssl marks a self-signed cert as a CA by default, and rustls
-      // refuses a CA certificate as a server's own (CaUsedAsEndEntity).
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-      "-keyout",
-      keyPath,
-      "-out",
-      certPath,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  return { certPath, keyPath, certPem: await Deno.readTextFile(certPath) };
+  const certPem = cert.toString("pem");
+  await Deno.writeTextFile(certPath, certPem);
+  await Deno.writeTextFile(
+    keyPath,
+    `-----BEGIN PRIVATE KEY-----\n${base64}\n-----END PRIVATE KEY-----\n`,
+  );
+  return { certPath, keyPath, certPem };
 }
 
 function echoConfig(originUrl: string) {
