@@ -1,7 +1,5 @@
 /**
- * The `deno serve` entry: `otelMetrics?.observe(() => gateway.renderMetrics());
-
-export default { fetch }`, so Deno runs the
+ * The `deno serve` entry: `export default { fetch }`, so Deno runs the
  * server and can spread it over every core:
  *
  *   deno serve --parallel --allow-net --allow-env --allow-read --allow-write \
