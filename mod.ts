@@ -90,3 +90,18 @@ export {
   systemClock,
 } from "./src/resilience/clock.ts";
 export { VERSION } from "./src/version.ts";
+export type { FleetRateLimitFactory } from "./src/pipeline/route_runtime.ts";
+export type { FleetCounter } from "./src/resilience/fleet_rate_limiter.ts";
+export type { StoreGuard } from "./src/resilience/breaker_store_guard.ts";
+export type { WebSocketCounters } from "./src/observe/metrics.ts";
+export type { WebSocketRuntime } from "./src/websocket/socket.ts";
+export type {
+  RateLimit,
+  RateLimitDecision,
+} from "./src/resilience/rate_limiter.ts";
+export type { Series } from "./src/observe/series_family.ts";
+export type {
+  RelaySocket,
+  UpstreamHandshake,
+  UpstreamSocketRequest,
+} from "./src/websocket/socket.ts";

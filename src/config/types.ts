@@ -115,6 +115,7 @@ export interface CompressionPolicy {
   minBytes: number;
 }
 
+/** WebSocket proxying on a route (`websocket`). */
 export interface WebSocketPolicy {
   /** Largest message relayed either way; a bigger one closes the socket with 1009. */
   maxMessageBytes: number;

@@ -38,9 +38,13 @@ export type InternalEndpoint = "health" | "metrics" | "admin" | "unknown";
  * relayed message costs two increments.
  */
 export interface WebSocketCounters {
+  /** Messages from the client to the upstream. */
   messagesIn: Series;
+  /** Messages from the upstream to the client. */
   messagesOut: Series;
+  /** Payload bytes from the client to the upstream. */
   bytesIn: Series;
+  /** Payload bytes from the upstream to the client. */
   bytesOut: Series;
 }
 

@@ -2,7 +2,9 @@ import { formatLabels } from "./prometheus_text.ts";
 
 /** One time series: its label set, rendered once, and its current value. */
 export interface Series {
+  /** The label set, rendered as Prometheus text (`{a="b"}`). */
   readonly labels: string;
+  /** The current value. */
   value: number;
 }
 

@@ -62,6 +62,7 @@ export class StoreGuard {
     since: null,
   };
 
+  /** Calls time out after `timeoutMs` on `clock`; `onError` hears of every failure. */
   constructor(clock: Clock, timeoutMs: number, onError?: StoreErrorListener) {
     this.#clock = clock;
     this.#timeoutMs = timeoutMs;
@@ -73,6 +74,7 @@ export class StoreGuard {
     return this.#health.healthy;
   }
 
+  /** A copy of the store's health: last outcome, error count, since when failing. */
   health(): StoreHealth {
     return { ...this.#health };
   }

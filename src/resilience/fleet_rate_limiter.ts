@@ -19,6 +19,7 @@ import type { StoreGuard } from "./breaker_store_guard.ts";
 
 /** The part of the store port fleet limits use (see `AtomicBreakerStore.increment`). */
 export interface FleetCounter {
+  /** Adds one to `key`'s count (created at 1, expiring after `expireInMs`) and returns the new count. */
   increment(key: string, options: { expireInMs: number }): Promise<number>;
 }
 

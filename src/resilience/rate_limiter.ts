@@ -33,6 +33,7 @@ export type RateLimitDecision =
 
 /** What a route's rate limit is asked per request (a fleet limit answers after a store call). */
 export interface RateLimit {
+  /** Counts one request of client `key` and says whether it may go on. */
   take(key: string): RateLimitDecision | Promise<RateLimitDecision>;
 }
 

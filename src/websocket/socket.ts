@@ -16,13 +16,18 @@ export interface RelaySocket {
    * where the runtime does not say (workerd).
    */
   readonly bufferedAmount?: number;
+  /** Sends one message. */
   send(data: string | ArrayBuffer): void;
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
+  /** The socket opened. */
   addEventListener(type: "open", listener: () => void): void;
+  /** A message arrived. */
   addEventListener(
     type: "message",
     listener: (event: { data: unknown }) => void,
   ): void;
+  /** The socket closed. */
   addEventListener(
     type: "close",
     listener: (

@@ -19,6 +19,9 @@ export {
   type StartSettings,
 } from "./start_from_env.ts";
 export { DenoKvBreakerStore, openKv } from "./kv_breaker_store.ts";
+export type { SharedStore, StoreSetting } from "./shared_store.ts";
+export type { OtelMetricsExport } from "./otel_metrics.ts";
+export { denoWebSocketRuntime } from "./websocket.ts";
 export {
   type OtelContinueTrace,
   type OtelTraceContext,

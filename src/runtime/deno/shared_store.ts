@@ -54,9 +54,11 @@ export function storeSetting(
 
 /** An opened store, what the `listening` line says about it, and how to close it. */
 export interface SharedStore {
+  /** The opened store. */
   store: AtomicBreakerStore;
   /** Where the state lives, without credentials. */
   description: string;
+  /** Closes the store's connections or files. */
   close(): Promise<void>;
 }
 

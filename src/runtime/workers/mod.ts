@@ -19,6 +19,8 @@ export {
 } from "./gateway_for_env.ts";
 export { fetchKeepingEncoding, respondWithBodyAsIs } from "./body_as_is.ts";
 export { configErrorResponse } from "./config_error_response.ts";
+export type { RateLimitBinding } from "./rate_limit_binding.ts";
+export { workersWebSocketRuntime } from "./websocket.ts";
 export {
   type BreakerObjectNamespace,
   type BreakerObjectStub,

@@ -20,6 +20,7 @@ import type {
 
 /** The part of a Workers rate-limiting binding the gateway uses. */
 export interface RateLimitBinding {
+  /** Counts one request under `key`; `success: false` when over the binding's limit. */
   limit(options: { key: string }): Promise<{ success: boolean }>;
 }
 
