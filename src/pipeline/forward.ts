@@ -1,10 +1,9 @@
 import { GatewayError, isGatewayError } from "../errors.ts";
 import { rewriteRedirect } from "../http/rewrite_location.ts";
 import { splitTarget } from "../http/split_target.ts";
-import { continueTrace, type TraceContinuer } from "../http/traceparent.ts";
-import { upstreamRequestHeaders } from "../http/upstream_headers.ts";
+import type { TraceContinuer } from "../http/traceparent.ts";
+import { upstreamBaseHeaders } from "./upstream_base_headers.ts";
 import { upstreamUrl } from "../http/upstream_url.ts";
-import { appendVia } from "../http/via.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
 import type { BreakerBoard } from "../resilience/breaker_board.ts";
 import type { Clock } from "../resilience/clock.ts";
@@ -182,18 +181,13 @@ function upstreamTarget(
   deps: ForwardDeps,
 ): UpstreamTarget {
   const { pathname, search } = splitTarget(request.url);
-  const trace = deps.continueTrace?.(request, rt.route) ??
-    continueTrace(request.headers.get("traceparent"));
-  exchange.traceId = trace.traceId;
-  const headers = upstreamRequestHeaders(
-    request.headers,
-    exchange.peer,
-    exchange.requestId,
-    trace.traceparent,
-    rt.removedHeaders,
+  const headers = upstreamBaseHeaders(
+    request,
+    exchange,
+    rt,
+    extraHeaders,
+    deps,
   );
-  for (const pair of extraHeaders) headers.push(pair);
-  headers.push(["via", appendVia(request.headers.get("via"), deps.via)]);
   const maxForwards = maxForwardsUpstream(request);
   if (maxForwards !== null) {
     const at = headers.findIndex(([name]) => name === "max-forwards");

@@ -10,8 +10,7 @@
 import { GatewayError } from "../errors.ts";
 import { forwardableResponseHeaders } from "../http/hop_by_hop.ts";
 import { splitTarget } from "../http/split_target.ts";
-import { continueTrace } from "../http/traceparent.ts";
-import { upstreamRequestHeaders } from "../http/upstream_headers.ts";
+import { upstreamBaseHeaders } from "../pipeline/upstream_base_headers.ts";
 import { upstreamUrl } from "../http/upstream_url.ts";
 import { ClientGone, UpstreamTimeout } from "../pipeline/abort_reasons.ts";
 import { NONE } from "../balance/balancer.ts";
@@ -145,19 +144,15 @@ async function connectUpstream(
   claimHeaders: [string, string][],
   deps: WebSocketDeps,
 ): Promise<Connected | { kind: "failed"; reason: unknown }> {
-  const trace = deps.continueTrace?.(request, rt.route) ??
-    continueTrace(request.headers.get("traceparent"));
-  exchange.traceId = trace.traceId;
-  const headers = upstreamRequestHeaders(
-    request.headers,
-    exchange.peer,
-    exchange.requestId,
-    trace.traceparent,
-    rt.removedHeaders,
+  const headers = upstreamBaseHeaders(
+    request,
+    exchange,
+    rt,
+    claimHeaders,
+    deps,
   ).filter(([name]) =>
     !HANDSHAKE_HEADERS.has(name) && name !== "accept-encoding"
   );
-  headers.push(...claimHeaders);
   const controller = new AbortController();
   const onClientGone = () => controller.abort(new Error("client went away"));
   request.signal.addEventListener("abort", onClientGone, { once: true });

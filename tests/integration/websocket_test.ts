@@ -141,6 +141,9 @@ Deno.test("raw handshake: 101 answers the client's own key; upstream gets forwar
       assert.equal(h.get("x-request-id"), "ws-req-1");
       assert.equal(h.get("x-forwarded-for"), "127.0.0.1");
       assert.equal(h.get("x-forwarded-host"), "gateway.test");
+      // The handshake carries this gateway's Via, so a WebSocket route that
+      // points back at the gateway is refused as a loop (508) like HTTP.
+      assert.match(h.get("via") ?? "", /^1\.1 \S+$/);
       assert.equal(h.get("x-custom"), "kept");
       assert.equal(h.get("sec-websocket-protocol"), "chat.v2");
       assert.notEqual(h.get("sec-websocket-key"), KEY);
