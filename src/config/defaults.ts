@@ -16,6 +16,7 @@ export const BUILT_IN_POLICY: Policy = {
   timeouts: {
     headersMs: 10_000,
     idleMs: 30_000,
+    clientIdleMs: 60_000,
     totalMs: 120_000,
     firstByteMs: null,
   },

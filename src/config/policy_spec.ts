@@ -106,6 +106,7 @@ export const POLICY_SPEC: Spec = {
   timeouts: {
     headersMs: integer(1, MAX_TIMER_MS),
     idleMs: integer(1, MAX_TIMER_MS),
+    clientIdleMs: integer(1, MAX_TIMER_MS),
     totalMs: integer(1, MAX_TIMER_MS),
     firstByteMs: nullable(integer(1, MAX_TIMER_MS)),
   },

@@ -22,8 +22,16 @@ export type RetryCondition = "network" | "timeout" | number;
 export interface TimeoutPolicy {
   /** One attempt, from sending to response headers (connect included). */
   headersMs: number;
-  /** Longest silence inside a response body. */
+  /**
+   * Longest silence inside a response body while the client waits for it
+   * (a client that is not reading does not make the upstream idle).
+   */
   idleMs: number;
+  /**
+   * Longest the client may take nothing while a chunk of its response is
+   * ready (nginx's `send_timeout`); it is then taken as gone.
+   */
+  clientIdleMs: number;
   /** The whole exchange: all attempts, backoff and the body. */
   totalMs: number;
   /**

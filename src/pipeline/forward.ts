@@ -269,6 +269,7 @@ function streamOptions(
   return {
     clock: deps.clock,
     idleMs: rt.route.policy.timeouts.idleMs,
+    clientIdleMs: rt.route.policy.timeouts.clientIdleMs,
     compression: rt.route.policy.compression,
     heartbeatMs: rt.route.policy.sse.heartbeatMs,
     abort: (reason) => controller.abort(reason),

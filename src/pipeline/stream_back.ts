@@ -18,7 +18,10 @@ import type { Exchange } from "./exchange.ts";
 /** What streaming a response back needs from the forwarding stage. */
 export interface StreamBackOptions {
   clock: Clock;
+  /** Longest upstream silence while the client waits (`IT`). */
   idleMs: number;
+  /** Longest the client may take nothing while a chunk is ready (`CD`). */
+  clientIdleMs: number;
   /** Aborts the upstream request (and so its body) with a reason. */
   abort(reason: unknown): void;
   /**
@@ -109,17 +112,30 @@ function relayBody(
   const encoder = encoding === null ? null : createChunkEncoder(encoding);
   let heartbeat: SseHeartbeat | null = null;
   let reading = false;
+  // Silence counts against whoever owes the next step: the upstream while
+  // the client waits (`idleMs`), the client while a chunk waits for it
+  // (`clientIdleMs`, then it is taken as gone). The second is also how a
+  // departed client is noticed when the runtime never says so: workerd, when
+  // a failed write is how it learns of the disconnect, neither fires
+  // `request.signal` nor cancels this stream; it just stops pulling.
   const watchdog = idleWatchdog(
     clock,
     options.idleMs,
     () => options.abort(new UpstreamTimeout("idle")),
     () => reading,
   );
+  const clientWatchdog = idleWatchdog(
+    clock,
+    options.clientIdleMs,
+    () => options.abort(new ClientGone()),
+    () => !reading,
+  );
   let ended = false;
   const end = () => {
     if (ended) return;
     ended = true;
     watchdog.stop();
+    clientWatchdog.stop();
     heartbeat?.stop();
     signal.removeEventListener("abort", onAbort);
     options.done();
@@ -178,6 +194,8 @@ function relayBody(
       }
       reading = false;
       if (ended) return;
+      // From here until the next pull, the client owes the progress.
+      clientWatchdog.touch();
       if (chunk.done) {
         if (encoder !== null) {
           try {

@@ -54,15 +54,20 @@ export function conformanceConfig(
     stripPrefix: `/${name}`,
     policy,
   });
+  // Routes whose clients leave mid-stream let a silent client go after 2 s:
+  // workerd sometimes never reports a departed client (see
+  // stream_back.ts), and then `clientIdleMs` is what ends the exchange.
+  const clientsLeave = { clientIdleMs: 2000 };
   return {
     admin: { token: ADMIN_TOKEN },
     routes: [
-      route("plain", { retry: { retries: 0 } }),
+      route("plain", { retry: { retries: 0 }, timeouts: clientsLeave }),
       route("timeout", {
         timeouts: { headersMs: 300 },
         retry: { retries: 0 },
       }),
       route("bulkhead", {
+        timeouts: clientsLeave,
         retry: { retries: 0 },
         bulkhead: { maxConcurrent: 2 },
       }),

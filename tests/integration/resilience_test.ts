@@ -93,6 +93,27 @@ Deno.test("a slow client is not an idle upstream: pauses in reading do not trip 
   assert.doesNotMatch(String(line.flags), /IT/);
 });
 
+Deno.test("a client that stops reading for clientIdleMs is let go: upstream cancelled, flag CD", async () => {
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(routeConfig([origin.url], {
+    policy: { timeouts: { idleMs: 150, clientIdleMs: 300 } },
+  }));
+  const conn = await openRaw(gw.port);
+  try {
+    await conn.write(GET_CLOSE("/api/big?bytes=67108864"));
+    assert.equal((await conn.readHead()).status, 200);
+    assert.ok(await conn.readChunk());
+    // No more reads: the socket buffers fill and the gateway holds a chunk
+    // nobody takes.
+    assert.equal(await origin.nextCancel(), "/big");
+  } finally {
+    conn.close();
+  }
+  const line = await gw.waitForAccessLog(() => true);
+  assert.match(String(line.flags), /CD/);
+  assert.doesNotMatch(String(line.flags), /IT/);
+});
+
 Deno.test("totalMs owns the body too: a long stream is cut off abnormally", async () => {
   await using origin = await Origin.start();
   await using gw = await startTestGateway(routeConfig([origin.url], {

@@ -7,6 +7,8 @@ import { streamingDecoder } from "../../_fixtures/streaming_decoder.ts";
 
 const STREAM_CHUNKS = 5;
 const STREAM_INTERVAL_MS = 200;
+/** How long an abandoned upstream response may take to be cancelled. */
+const CANCEL_WAIT_MS = 10_000;
 
 /**
  * Each upstream chunk reaches the client as it is made. The origin runs in
@@ -129,14 +131,18 @@ export async function clientAbortCancelsUpstream(
   await waitForCancel(target.origin, "/stream");
 }
 
-/** Waits (bounded) until the origin reports `path` abandoned by its client. */
+/**
+ * Waits (bounded) until the origin reports `path` abandoned by its client:
+ * at once, or when a departed client workerd never reported idles out (the
+ * conformance routes' 2 s `clientIdleMs`).
+ */
 export async function waitForCancel(
   origin: Origin,
   path: string,
 ): Promise<void> {
   const seen: string[] = [];
   for (let i = 0; i < 20; i++) {
-    const cancelled = await origin.nextCancel();
+    const cancelled = await origin.nextCancel(CANCEL_WAIT_MS);
     if (cancelled === path) return;
     seen.push(cancelled); // an earlier case's cancellation
   }

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { FakeClock } from "../../_fixtures/fake_clock.ts";
+import { streamBack } from "../../../src/pipeline/stream_back.ts";
+import { Exchange } from "../../../src/pipeline/exchange.ts";
+import {
+  ClientGone,
+  UpstreamTimeout,
+} from "../../../src/pipeline/abort_reasons.ts";
+
+const IDLE_MS = 1000;
+const CLIENT_IDLE_MS = 3000;
+
+/**
+ * An upstream body that always has a chunk ready (when `ready`) or else
+ * waits, like a fetch body, until the attempt is aborted; `cancelled`
+ * records how it ended.
+ */
+function upstream(controller: AbortController, ready: boolean) {
+  const cancelled: unknown[] = [];
+  const body = new ReadableStream<Uint8Array>({
+    pull(out) {
+      if (ready) return out.enqueue(new Uint8Array(16));
+      return new Promise<void>((resolve) => {
+        controller.signal.addEventListener("abort", () => {
+          out.error(controller.signal.reason);
+          resolve();
+        }, { once: true });
+      });
+    },
+    cancel(reason) {
+      cancelled.push(reason);
+    },
+  }, { highWaterMark: 0 });
+  return { response: new Response(body), cancelled };
+}
+
+/** Streams `response` back with a fake clock; records how the exchange ended. */
+function relay(response: Response, controller: AbortController) {
+  const clock = new FakeClock();
+  const ended: number[] = [];
+  const exchange = new Exchange(
+    new Request("http://gw.test/stream"),
+    "id",
+    { address: "127.0.0.1", trusted: false, proto: "http" },
+    "127.0.0.1",
+    clock.now(),
+    (_exchange, status) => ended.push(status),
+  );
+  let done = 0;
+  const client = streamBack(response, exchange, {
+    clock,
+    idleMs: IDLE_MS,
+    clientIdleMs: CLIENT_IDLE_MS,
+    abort: (reason) => controller.abort(reason),
+    signal: controller.signal,
+    done: () => done++,
+    headers: [],
+    compression: null,
+    heartbeatMs: null,
+  });
+  return { clock, exchange, ended, client, done: () => done };
+}
+
+Deno.test("a client that takes nothing for clientIdleMs while a chunk waits is taken as gone", async () => {
+  // workerd, when a failed write is how it learns the client left, neither
+  // fires request.signal nor cancels the body: it just stops pulling.
+  const controller = new AbortController();
+  const { response, cancelled } = upstream(controller, true);
+  const { clock, exchange, ended, client, done } = relay(response, controller);
+  const reader = client.body!.getReader();
+  assert.equal((await reader.read()).value?.byteLength, 16);
+  clock.advance(CLIENT_IDLE_MS - 1);
+  assert.equal(done(), 0, "a client not reading is no idle upstream");
+  clock.advance(1);
+  assert.ok(controller.signal.reason instanceof ClientGone);
+  assert.equal(done(), 1);
+  assert.deepEqual(ended, [200]);
+  assert.deepEqual(exchange.flags, ["CD"]);
+  assert.equal(cancelled.length, 1, "the upstream body was cancelled");
+  await assert.rejects(reader.read(), ClientGone);
+});
+
+Deno.test("a client that reads with pauses below clientIdleMs is never cut", async () => {
+  const controller = new AbortController();
+  const { response } = upstream(controller, true);
+  const { clock, client, done } = relay(response, controller);
+  const reader = client.body!.getReader();
+  for (let i = 0; i < 5; i++) {
+    clock.advance(CLIENT_IDLE_MS - 1);
+    assert.equal((await reader.read()).done, false);
+  }
+  assert.equal(done(), 0);
+  await reader.cancel();
+  assert.equal(done(), 1);
+});
+
+Deno.test("an upstream silent for idleMs while the client waits is an idle timeout", async () => {
+  const controller = new AbortController();
+  const { response } = upstream(controller, false);
+  const { clock, exchange, client, done } = relay(response, controller);
+  const reader = client.body!.getReader();
+  const read = reader.read();
+  await Promise.resolve(); // the client's read reaches the upstream
+  clock.advance(IDLE_MS);
+  await assert.rejects(read, UpstreamTimeout);
+  assert.equal(controller.signal.reason.kind, "idle");
+  assert.equal(done(), 1);
+  assert.deepEqual(exchange.flags, ["IT"]);
+});
