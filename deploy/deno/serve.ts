@@ -10,7 +10,9 @@
  * processes. Deno owns the listener and the shutdown here: on SIGTERM it
  * stops accepting and exits when the requests in flight are done, without
  * the drain deadline, readiness flip or logs of `deno task start`
- * (deploy/deno/main.ts).
+ * (deploy/deno/main.ts). Nor can it take an `onError`: a stream the gateway
+ * cuts (a deadline, a client taken as gone) shows, besides its access line,
+ * Deno's own error print on stderr.
  */
 import { createGateway } from "../../src/gateway.ts";
 import { batchedSink } from "../../src/observe/batched_sink.ts";

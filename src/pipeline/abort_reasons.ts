@@ -19,6 +19,32 @@ export class ClientGone extends Error {
   }
 }
 
+/** The upstream's body failed after its headers went on (a reset, a short body). */
+export class UpstreamBroke extends Error {
+  override readonly name = "UpstreamBroke";
+  constructor(cause: unknown) {
+    super("upstream body failed", { cause });
+  }
+}
+
+/**
+ * Whether a response body was ended on purpose, for a reason its access line
+ * already gives (flags `IT`, `TT`, `CD`, `UR`): a runtime that reports the
+ * stream's error has nothing to add.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ClientGone, isDeliberateEnd } from "./abort_reasons.ts";
+ * assert.equal(isDeliberateEnd(new ClientGone()), true);
+ * assert.equal(isDeliberateEnd(new TypeError("a bug")), false);
+ * ```
+ */
+export function isDeliberateEnd(error: unknown): boolean {
+  return error instanceof UpstreamTimeout || error instanceof ClientGone ||
+    error instanceof UpstreamBroke;
+}
+
 export function isTimeout(value: unknown): value is UpstreamTimeout {
   return value instanceof UpstreamTimeout;
 }

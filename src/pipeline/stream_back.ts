@@ -12,7 +12,12 @@ import {
   type SseHeartbeat,
   sseHeartbeat,
 } from "./sse_heartbeat.ts";
-import { ClientGone, isTimeout, UpstreamTimeout } from "./abort_reasons.ts";
+import {
+  ClientGone,
+  isTimeout,
+  UpstreamBroke,
+  UpstreamTimeout,
+} from "./abort_reasons.ts";
 import type { Exchange } from "./exchange.ts";
 
 /** What streaming a response back needs from the forwarding stage. */
@@ -189,7 +194,7 @@ function relayBody(
       try {
         chunk = await reader.read();
       } catch (error) {
-        stop(signal.reason ?? error);
+        stop(signal.reason ?? new UpstreamBroke(error));
         return;
       }
       reading = false;

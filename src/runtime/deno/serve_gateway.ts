@@ -4,7 +4,10 @@ import {
   type Gateway,
   type GatewayOptions,
 } from "../../gateway.ts";
+import { GatewayError } from "../../errors.ts";
+import { problemResponse } from "../../http/problem.ts";
 import { batchedSink } from "../../observe/batched_sink.ts";
+import { isDeliberateEnd } from "../../pipeline/abort_reasons.ts";
 import { DENO_CLIENT_WATCH_DELAY_MS, denoClock } from "./clock.ts";
 import { denoWebSocketRuntime } from "./websocket.ts";
 
@@ -76,6 +79,23 @@ export function serveGateway(options: ServeOptions): ServingGateway {
     hostname: options.hostname,
     // Under TLS, request.url is https:, which X-Forwarded-Proto follows.
     ...options.tls,
+    // Deno reports here a response body that errored, and the gateway errors
+    // the ones it cuts (a deadline, a client taken as gone, a broken
+    // upstream): their access lines already say why. Anything else gets a
+    // JSON line like every other line, instead of Deno's stack dump.
+    onError(error) {
+      if (!isDeliberateEnd(error)) {
+        gateway.logger.error("response failed", { error });
+      }
+      return problemResponse(
+        new GatewayError(
+          500,
+          "internal",
+          "The gateway failed to handle the request.",
+        ),
+        crypto.randomUUID(),
+      );
+    },
     // The line tests and orchestration wait for: JSON with the real port.
     onListen: ({ port, hostname }) =>
       gateway.logger.info("listening", {

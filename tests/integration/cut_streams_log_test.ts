@@ -1,0 +1,49 @@
+/**
+ * Streams the gateway cuts on purpose (an idle or total deadline, a client
+ * taken as gone, a broken upstream) error the response body, which Deno
+ * reports to the server's `onError`. The real process (`deploy/deno/main.ts`)
+ * must leave them to the access line: no stack dump on stderr, every stdout
+ * line JSON.
+ */
+import assert from "node:assert/strict";
+import { Origin } from "../_fixtures/origin.ts";
+import { openRaw } from "../_fixtures/raw_client.ts";
+import { startGatewayProcess } from "../_fixtures/gateway_process.ts";
+
+Deno.test("a stream cut by the idle deadline is told by its access line only: no stack on stderr", async () => {
+  await using origin = await Origin.start();
+  const gateway = await startGatewayProcess({
+    config: {
+      routes: [{
+        name: "api",
+        path: "/api/*",
+        upstreams: [origin.url],
+        stripPrefix: "/api",
+        policy: { timeouts: { idleMs: 200 } },
+      }],
+    },
+  });
+  try {
+    const conn = await openRaw(gateway.port);
+    try {
+      await conn.write(
+        "GET /api/stall?chunks=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      );
+      assert.equal((await conn.readHead()).status, 200);
+      while (await conn.readChunk() !== null);
+      assert.equal(conn.complete, false, "a cut stream must not end cleanly");
+    } finally {
+      conn.close();
+    }
+    const line = await gateway.waitForLog((l) => l.msg === "access");
+    assert.equal(line.flags, "IT");
+  } finally {
+    assert.equal((await gateway.stop()).code, 0);
+  }
+  // The process has exited: its output is complete.
+  const stderr = gateway.stderr.lines.join("\n");
+  assert.doesNotMatch(stderr, /UpstreamTimeout|^\s+at /m, stderr);
+  for (const text of gateway.stdout.lines) {
+    assert.doesNotThrow(() => JSON.parse(text), `not JSON: ${text}`);
+  }
+});
