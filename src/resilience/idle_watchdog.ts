@@ -6,7 +6,8 @@
  * spoke in the meantime (instead of cancelling and rescheduling per chunk).
  */
 
-import type { CancelTimer, Clock } from "./clock.ts";
+import type { Clock } from "./clock.ts";
+import { quietTicker } from "./quiet_ticker.ts";
 
 /** Handle of {@linkcode idleWatchdog}. */
 export interface IdleWatchdog {
@@ -67,30 +68,10 @@ export function idleWatchdog(
   isWaiting: () => boolean = () => true,
 ): IdleWatchdog {
   if (idleMs === Infinity) return { touch() {}, stop() {} };
-  let lastActivityMs = clock.now();
-  let stopped = false;
-  let cancelTimer: CancelTimer;
-
-  const check = () => {
-    if (stopped) return;
-    if (!isWaiting()) lastActivityMs = clock.now();
-    const quietMs = clock.now() - lastActivityMs;
-    if (quietMs >= idleMs) {
-      stopped = true;
-      onIdle();
-    } else {
-      cancelTimer = clock.setTimeout(check, idleMs - quietMs);
-    }
-  };
-  cancelTimer = clock.setTimeout(check, idleMs);
-
-  return {
-    touch() {
-      lastActivityMs = clock.now();
-    },
-    stop() {
-      stopped = true;
-      cancelTimer();
-    },
-  };
+  // A ticker that stops at its first tick: the same one-timer bookkeeping.
+  const ticker = quietTicker(clock, idleMs, () => {
+    ticker.stop();
+    onIdle();
+  }, isWaiting);
+  return ticker;
 }
