@@ -1,5 +1,5 @@
 import { createApp } from "./app.ts";
-import type { UpstreamView } from "./balance/upstream_pool.ts";
+import type { UpstreamPool, UpstreamView } from "./balance/upstream_pool.ts";
 import type { GatewayConfig, Route } from "./config/types.ts";
 import {
   createProxyTrust,
@@ -251,7 +251,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   /** Everything a config decides, built once per config (start and each reload). */
-  function buildGeneration(next: GatewayConfig): Generation {
+  function buildGeneration(
+    next: GatewayConfig,
+    previous?: Generation,
+  ): Generation {
     const routes = next.routes.map((route) => {
       metrics.declareRoute(route.name, route.policy.timeouts.totalMs / 1000);
       warnIfFleetLimitIsLocal(route);
@@ -266,9 +269,20 @@ export function createGateway(options: GatewayOptions): Gateway {
           logger.warn("JWKS fetch failed", { route: route.name, error }),
       });
     });
-    health.setPools(routes.map((rt) => rt.pool));
+    if (previous !== undefined) {
+      const before = new Map(
+        previous.pools.map((pool) => [pool.route.name, pool]),
+      );
+      for (const { pool } of routes) {
+        const old = before.get(pool.route.name);
+        if (old !== undefined) pool.carryOver(old);
+      }
+    }
+    const pools = routes.map((rt) => rt.pool);
+    health.setPools(pools);
     return {
       config: next,
+      pools,
       upstreams: () => routes.flatMap((rt) => rt.pool.views()),
       // Without trusted proxies no address needs parsing on the hot path.
       isTrusted: next.trustedProxies.length === 0
@@ -408,7 +422,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     reload(next) {
       board.reconcile(breakerPairs(next));
-      current = buildGeneration(next);
+      current = buildGeneration(next, current);
     },
     get config() {
       return current.config;
@@ -438,6 +452,8 @@ export function createGateway(options: GatewayOptions): Gateway {
 /** What one config builds: swapped whole on reload. */
 interface Generation {
   config: GatewayConfig;
+  /** Every route's upstream pool, carried over by name on a reload. */
+  pools: UpstreamPool[];
   /** The upstreams of every route, for metrics. */
   upstreams(): UpstreamView[];
   isTrusted: (address: string) => boolean;

@@ -127,6 +127,17 @@ export class Balancer {
     this.#rttAt[index] = now;
   }
 
+  /**
+   * Takes `from`'s latency estimate of its upstream `fromIndex` as this
+   * balancer's for `toIndex` (a config reload: the new pool starts with
+   * what the old one learned). In-flight counts are not taken: the attempts
+   * behind them report to the balancer that started them.
+   */
+  carryLatency(from: Balancer, fromIndex: number, toIndex: number): void {
+    this.#rtt[toIndex] = from.#rtt[fromIndex];
+    this.#rttAt[toIndex] = from.#rttAt[fromIndex];
+  }
+
   /** Attempts to `index` awaiting headers. */
   inflight(index: number): number {
     return this.#inflight[index];

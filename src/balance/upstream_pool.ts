@@ -105,6 +105,24 @@ export class UpstreamPool {
     };
   }
 
+  /**
+   * Takes over what `previous`, the pool this one replaces on a config
+   * reload, knew of the upstreams both list (matched by URL): attempt counts
+   * (`gateway_upstream_requests_total` must not go back) and p2c latency.
+   * Health verdicts come back from the health checker (`setPools`).
+   */
+  carryOver(previous: UpstreamPool): void {
+    const before = new Map(
+      previous.route.upstreams.map((upstream, j) => [upstream.url, j]),
+    );
+    this.route.upstreams.forEach((upstream, i) => {
+      const j = before.get(upstream.url);
+      if (j === undefined) return;
+      this.requests[i] = previous.requests[j];
+      this.balancer.carryLatency(previous.balancer, j, i);
+    });
+  }
+
   /** An attempt is going out to upstream `index`. */
   started(index: number): void {
     this.requests[index]++;

@@ -7,6 +7,7 @@ import { CountingOrigin, deadUpstream } from "../_fixtures/counting_origin.ts";
 import { routeConfig, startTestGateway } from "../_fixtures/gateway.ts";
 import { startGatewayProcess } from "../_fixtures/gateway_process.ts";
 import { workersHandler } from "../../src/runtime/workers/workers_handler.ts";
+import { validateConfig } from "../../src/config/validate_config.ts";
 
 async function get(url: string): Promise<number> {
   const response = await fetch(url);
@@ -210,6 +211,50 @@ Deno.test("a failing health check takes an instance out; passing again brings it
     assert.ok(
       gw.logs.some((l) => l.msg === "upstream health" && l.healthy === false),
     );
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("a config reload keeps what the pool knew: a down upstream stays out, counts go on", async () => {
+  await using a = CountingOrigin.start();
+  await using b = CountingOrigin.start();
+  // Probes 2 s apart: the traffic right after the reload comes before the
+  // next one, so only what the reload carried over can keep b out.
+  const healthCheck = { ...HEALTH_CHECK, intervalMs: 2_000 };
+  const config = (retries: number) => ({
+    admin: { token: "admin-token-0123456789" },
+    ...routeConfig([a.url, b.url], {
+      policy: { balance: "round_robin", healthCheck, retry: { retries } },
+    }),
+  });
+  const gw = await startTestGateway(config(2));
+  const metric = async (upstream: string) => {
+    const text = await (await fetch(`${gw.url}/_gateway/metrics`, {
+      headers: { authorization: "Bearer admin-token-0123456789" },
+    })).text();
+    const series =
+      `gateway_upstream_requests_total{route="test",upstream="${upstream}"} `;
+    const line = text.split("\n").find((l) => l.startsWith(series));
+    return Number(line?.slice(series.length));
+  };
+  try {
+    await load(`${gw.url}/api/x`, 10, 1);
+    assert.equal(await metric(a.url), 5);
+    b.healthy = false;
+    await until("b probed unhealthy", () => b.probes >= 2, 5_000);
+    await until("b out of the rotation", async () => {
+      const before = b.requests;
+      await load(`${gw.url}/api/x`, 2, 1);
+      return b.requests === before;
+    });
+    const validated = validateConfig(config(1), () => undefined);
+    assert.ok(validated.ok);
+    gw.serving.gateway.reload(validated.config);
+    const before = b.requests;
+    await load(`${gw.url}/api/x`, 10, 1);
+    assert.equal(b.requests, before, "the reload put a down upstream back");
+    assert.ok(await metric(a.url) >= 15, "the attempt count went back");
   } finally {
     await gw.close();
   }

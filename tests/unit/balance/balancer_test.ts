@@ -155,3 +155,21 @@ Deno.test("a retry avoids the upstream that failed unless it is the only one lef
   assert.equal(single.pick(allUp, 0), 0);
   assert.equal(single.pick(() => true, NONE), NONE);
 });
+
+Deno.test("carryLatency: a reloaded pool starts with the old one's estimate, not its in-flight count", () => {
+  const old = balancer("p2c", [1, 1]);
+  old.balancer.started(1);
+  old.balancer.started(1);
+  old.balancer.finished(1, 400, false); // one still in flight
+  const next = new Balancer({
+    policy: "p2c",
+    weights: [1, 1, 1],
+    backups: [false, false, false],
+    clock: old.clock,
+    random: seeded(7),
+  });
+  next.carryLatency(old.balancer, 1, 2);
+  assert.equal(next.inflight(2), 0);
+  // (estimate) × (in flight + 1): the old pool's 400 ms over 2, here over 1.
+  assert.equal(next.cost(2), old.balancer.cost(1) / 2);
+});
