@@ -13,9 +13,21 @@ export class UpstreamTimeout extends Error {
 
 /** The client went away; the upstream request is cancelled with this. */
 export class ClientGone extends Error {
-  override readonly name = "ClientGone";
+  override readonly name: string = "ClientGone";
+  constructor(message = "client disconnected") {
+    super(message);
+  }
+}
+
+/**
+ * The client took nothing for `clientIdleMs` while a chunk waited: taken as
+ * gone (flag `CD`), but it may still be connected, so its response must end
+ * abnormally rather than look complete.
+ */
+export class ClientStalled extends ClientGone {
+  override readonly name = "ClientStalled";
   constructor() {
-    super("client disconnected");
+    super("client took nothing for clientIdleMs");
   }
 }
 

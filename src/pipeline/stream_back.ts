@@ -14,6 +14,7 @@ import {
 } from "./sse_heartbeat.ts";
 import {
   ClientGone,
+  ClientStalled,
   isTimeout,
   UpstreamBroke,
   UpstreamTimeout,
@@ -132,7 +133,7 @@ function relayBody(
   const clientWatchdog = idleWatchdog(
     clock,
     options.clientIdleMs,
-    () => options.abort(new ClientGone()),
+    () => options.abort(new ClientStalled()),
     () => !reading,
   );
   let ended = false;
@@ -160,7 +161,11 @@ function relayBody(
     } else exchange.flag(reason instanceof ClientGone ? "CD" : "UR");
     end();
     encoder?.destroy();
-    client.error(reason);
+    if (reason instanceof ClientGone && !(reason instanceof ClientStalled)) {
+      // Nobody is left to see how it ends, and under workerd an errored
+      // body is logged as an uncaught exception, one per disconnect.
+      closeQuietly(client);
+    } else client.error(reason);
     reader.cancel(reason).catch(() => {});
   };
   const pass = (bytes: Uint8Array) => {
@@ -233,6 +238,15 @@ function relayBody(
     },
   }, { highWaterMark: 0 });
   return new Response(body, init);
+}
+
+/** Closes a stream the runtime may have cancelled already (Deno). */
+function closeQuietly(stream: ReadableStreamDefaultController<Uint8Array>) {
+  try {
+    stream.close();
+  } catch {
+    // Cancelled: closed already.
+  }
 }
 
 /** The `content-type` among the response headers about to be sent. */

@@ -4,6 +4,7 @@ import { streamBack } from "../../../src/pipeline/stream_back.ts";
 import { Exchange } from "../../../src/pipeline/exchange.ts";
 import {
   ClientGone,
+  ClientStalled,
   UpstreamTimeout,
 } from "../../../src/pipeline/abort_reasons.ts";
 
@@ -77,7 +78,22 @@ Deno.test("a client that takes nothing for clientIdleMs while a chunk waits is t
   assert.deepEqual(ended, [200]);
   assert.deepEqual(exchange.flags, ["CD"]);
   assert.equal(cancelled.length, 1, "the upstream body was cancelled");
-  await assert.rejects(reader.read(), ClientGone);
+  // It may still be connected: its response must not look complete.
+  await assert.rejects(reader.read(), ClientStalled);
+});
+
+Deno.test("a client that left gets its stream closed, not errored (workerd logs an errored body as uncaught)", async () => {
+  const controller = new AbortController();
+  const { response, cancelled } = upstream(controller, true);
+  const { exchange, ended, client, done } = relay(response, controller);
+  const reader = client.body!.getReader();
+  assert.equal((await reader.read()).done, false);
+  controller.abort(new ClientGone()); // the request signal's abort event
+  assert.equal(done(), 1);
+  assert.deepEqual(ended, [200]);
+  assert.deepEqual(exchange.flags, ["CD"]);
+  assert.equal(cancelled.length, 1, "the upstream body was cancelled");
+  assert.equal((await reader.read()).done, true);
 });
 
 Deno.test("a client that reads with pauses below clientIdleMs is never cut", async () => {
