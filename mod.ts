@@ -69,6 +69,7 @@ export {
   parseConfig,
 } from "./src/config/load_config.ts";
 export { validateConfig } from "./src/config/validate_config.ts";
+export { isDeliberateEnd } from "./src/pipeline/abort_reasons.ts";
 export type * from "./src/config/types.ts";
 export type {
   AdvisoryBreakerStore,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { createGateway, parseConfig } from "../../mod.ts";
+import { createGateway, isDeliberateEnd, parseConfig } from "../../mod.ts";
 import { Origin } from "../_fixtures/origin.ts";
 
 Deno.test("embedding: mounted in another Hono app, the gateway serves its routes and the app the rest", async () => {
@@ -65,5 +65,50 @@ Deno.test("embedding: mounted in another Hono app, the gateway serves its routes
     "users",
     200,
   ]]);
+  await gateway.close();
+});
+
+Deno.test("embedding: Deno.serve's onError sees a stream the gateway cut, and isDeliberateEnd says it was on purpose", async () => {
+  await using origin = await Origin.start();
+  const parsed = parseConfig(
+    JSON.stringify({
+      routes: [{
+        name: "slow",
+        path: "/api/*",
+        upstreams: [origin.url],
+        stripPrefix: "/api",
+        policy: { timeouts: { idleMs: 200 } },
+      }],
+    }),
+    () => undefined,
+  );
+  assert.ok(parsed.ok);
+  const gateway = createGateway({ config: parsed.config, logSink: () => {} });
+  let report!: (error: unknown) => void;
+  const reported = new Promise<unknown>((resolve) => report = resolve);
+  await using server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen() {},
+    onError(error) {
+      report(error);
+      return new Response(null, { status: 500 });
+    },
+  }, (request) => gateway.fetch(request));
+  const response = await fetch(
+    `http://127.0.0.1:${server.addr.port}/api/stall?chunks=1`,
+  );
+  assert.equal(response.status, 200);
+  // The idle deadline cuts the body: the client sees a broken stream.
+  await assert.rejects(response.text());
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const error = await Promise.race([
+    reported,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error("onError not called")), 5000);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  assert.equal(isDeliberateEnd(error), true);
+  assert.equal(isDeliberateEnd(new TypeError("a bug")), false);
   await gateway.close();
 });
