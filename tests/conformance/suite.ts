@@ -11,6 +11,7 @@
 import {
   abortBeforeHeadersFreesThePermit,
   abortedStreamsFreeTheirPermits,
+  stalledClientIsLetGo,
   totalDeadlineEndsAStream,
 } from "./cases/aborts.ts";
 import {
@@ -88,6 +89,10 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   {
     name: "a client leaving before the headers frees its permit",
     run: abortBeforeHeadersFreesThePermit,
+  },
+  {
+    name: "a client that stops reading is let go after clientIdleMs",
+    run: stalledClientIsLetGo,
   },
   {
     name: "the total deadline cuts a stream and frees its permit",

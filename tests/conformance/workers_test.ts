@@ -47,6 +47,16 @@ Deno.test("conformance: deploy/workers/worker.ts under wrangler dev (workerd)", 
           );
         },
       );
+      await t.step(
+        "clients that left logged no uncaught exception",
+        () => {
+          // The abort cases above had clients leave mid-stream and before
+          // the headers; an errored body for them would be logged by
+          // workerd as "Uncaught ClientGone", one per disconnect.
+          const stderr = worker.stderr.lines.join("\n");
+          assert.doesNotMatch(stderr, /Uncaught ClientGone/);
+        },
+      );
     } finally {
       await worker.stop();
     }

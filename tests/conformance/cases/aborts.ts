@@ -64,6 +64,37 @@ export async function abortBeforeHeadersFreesThePermit(
 }
 
 /**
+ * A client that stops reading (still connected) is let go after the route's
+ * `clientIdleMs`: the upstream is cancelled, the permit freed, the client
+ * counted as gone.
+ */
+export async function stalledClientIsLetGo(
+  target: ConformanceTarget,
+): Promise<void> {
+  const disconnects = await sample(target, disconnectSeries("bulkhead"));
+  const conn = await openRaw(portOf(target));
+  try {
+    // Far more than the socket buffers between here and the gateway hold.
+    await conn.write(
+      requestText(target, "GET", "/bulkhead/big?bytes=268435456"),
+    );
+    assert.equal((await conn.readHead()).status, 200);
+    assert.notEqual(await conn.readChunk(), null);
+    // No more reads until the gateway has let the upstream go.
+    await waitForCancel(target.origin, "/big");
+    await waitForSample(target, inflightSeries("bulkhead"), 0);
+    await waitForSample(
+      target,
+      disconnectSeries("bulkhead"),
+      disconnects + 1,
+    );
+  } finally {
+    conn.close();
+  }
+  await assertBulkheadAdmits(target);
+}
+
+/**
  * A stream still running at the total deadline is cut, frees its permit and
  * counts as a total timeout.
  */
