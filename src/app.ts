@@ -1,9 +1,10 @@
+import type { UpstreamView } from "./balance/upstream_pool.ts";
 import { Hono } from "hono";
 import type { GatewayConfig } from "./config/types.ts";
 import { adminEndpoints } from "./endpoints/admin.ts";
 import { healthEndpoints } from "./endpoints/health.ts";
 import { metricsEndpoint } from "./endpoints/metrics.ts";
-import { GatewayError, isGatewayError } from "./errors.ts";
+import { GatewayError, internalError, isGatewayError } from "./errors.ts";
 import { applyCors, corsPreflight } from "./http/cors.ts";
 import { GATEWAY_RESPONSE_HEADERS, problemResponse } from "./http/problem.ts";
 import { isInternalPath } from "./endpoints/internal_path.ts";
@@ -35,6 +36,8 @@ import type { WebSocketRuntime } from "./websocket/socket.ts";
 export interface AppDeps extends ForwardDeps {
   config: GatewayConfig;
   routes: readonly RouteRuntime[];
+  /** Every route's upstreams, for the metrics and the admin endpoints. */
+  upstreams(): UpstreamView[];
   logger: Logger;
   isDraining(): boolean;
   /** WebSocket proxying; absent where the runtime has none (upgrades are then plain requests). */
@@ -58,7 +61,7 @@ const NO_CLAIMS: [string, string][] = [];
 export function createApp(deps: AppDeps): Hono<Env> {
   const { board, metrics, config } = deps;
   const app = new Hono<Env>();
-  const upstreams = () => deps.routes.flatMap((rt) => rt.pool.views());
+  const { upstreams } = deps;
 
   app.route("/_gateway/health", healthEndpoints(board, deps.isDraining));
   const scrape = metricsEndpoint({
@@ -215,14 +218,7 @@ function errorResponse(
     error,
   });
   countError(exchange, "internal", metrics);
-  return problemResponse(
-    new GatewayError(
-      500,
-      "internal",
-      "The gateway failed to handle the request.",
-    ),
-    exchange.requestId,
-  );
+  return problemResponse(internalError(), exchange.requestId);
 }
 
 /**

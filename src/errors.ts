@@ -55,6 +55,18 @@ export class GatewayError extends Error {
   }
 }
 
+/**
+ * The 500 for a failure of the gateway's own: it says nothing of what
+ * failed (the log line does).
+ */
+export function internalError(): GatewayError {
+  return new GatewayError(
+    500,
+    "internal",
+    "The gateway failed to handle the request.",
+  );
+}
+
 /** Brand check that also works across module copies. */
 export function isGatewayError(value: unknown): value is GatewayError {
   return value instanceof Error && value.name === "GatewayError";

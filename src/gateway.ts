@@ -1,6 +1,6 @@
 import { createApp } from "./app.ts";
 import type { UpstreamPool, UpstreamView } from "./balance/upstream_pool.ts";
-import type { GatewayConfig, Route } from "./config/types.ts";
+import type { GatewayConfig } from "./config/types.ts";
 import {
   createProxyTrust,
   resolveClientAddress,
@@ -18,10 +18,12 @@ import {
 } from "./resilience/breaker_board.ts";
 import type { BreakerStore } from "./resilience/breaker_store.ts";
 import { type Clock, systemClock } from "./resilience/clock.ts";
+import { RateLimiter } from "./resilience/rate_limiter.ts";
 import { Exchange } from "./pipeline/exchange.ts";
 import {
   compileRoute,
   type FleetRateLimitFactory,
+  type RouteRuntime,
 } from "./pipeline/route_runtime.ts";
 import { HealthChecker } from "./balance/health_check.ts";
 import type { TraceContinuer } from "./http/traceparent.ts";
@@ -239,10 +241,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   let inflight = 0;
   const sockets = new OpenSockets();
 
-  /** A fleet limit with nowhere to count across the fleet counts per instance: say so. */
-  function warnIfFleetLimitIsLocal(route: Route): void {
+  /**
+   * A fleet limit with nowhere to count across the fleet counts per
+   * instance (`compileRoute` gave it the local limiter): say so.
+   */
+  function warnIfFleetLimitIsLocal(rt: RouteRuntime): void {
+    const { route } = rt;
     const fleet = route.policy.rateLimit?.scope === "fleet";
-    if (fleet && !options.fleetRateLimit && board.sharedCounter() === null) {
+    if (fleet && rt.rateLimiter instanceof RateLimiter) {
       logger.warn(
         "rateLimit.scope fleet needs a store with counters (Deno KV, Redis, the Durable Object or the rate-limit binding); counting per instance",
         { route: route.name },
@@ -257,8 +263,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   ): Generation {
     const routes = next.routes.map((route) => {
       metrics.declareRoute(route.name, route.policy.timeouts.totalMs / 1000);
-      warnIfFleetLimitIsLocal(route);
-      return compileRoute(route, {
+      const rt = compileRoute(route, {
         clock,
         fetch: upstreamFetch,
         board,
@@ -268,6 +273,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         onJwksFetchError: (error) =>
           logger.warn("JWKS fetch failed", { route: route.name, error }),
       });
+      warnIfFleetLimitIsLocal(rt);
+      return rt;
     });
     if (previous !== undefined) {
       const before = new Map(
@@ -280,10 +287,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const pools = routes.map((rt) => rt.pool);
     health.setPools(pools);
+    const upstreams = () => pools.flatMap((pool) => pool.views());
     return {
       config: next,
       pools,
-      upstreams: () => routes.flatMap((rt) => rt.pool.views()),
+      upstreams,
       // Without trusted proxies no address needs parsing on the hot path.
       isTrusted: next.trustedProxies.length === 0
         ? () => false
@@ -296,6 +304,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       app: createApp({
         config: next,
         routes,
+        upstreams,
         clock,
         fetch: upstreamFetch,
         board,

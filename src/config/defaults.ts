@@ -3,12 +3,25 @@ import type {
   CorsPolicy,
   HealthCheckPolicy,
   Policy,
+  RateLimitPolicy,
+  WebSocketPolicy,
 } from "./types.ts";
 
 /** What a `compression` object gets for the fields it leaves out (and the default). */
 export const COMPRESSION_DEFAULTS: CompressionPolicy = {
   encodings: ["br", "gzip"],
   minBytes: 1024,
+};
+
+/** What a `websocket` object gets for the fields it leaves out (and the default). */
+export const WEBSOCKET_DEFAULTS: WebSocketPolicy = {
+  maxMessageBytes: 1_048_576,
+  idleMs: 300_000,
+};
+
+/** What a `rateLimit` object gets for the fields it leaves out. */
+export const RATE_LIMIT_DEFAULTS: Pick<RateLimitPolicy, "scope"> = {
+  scope: "instance",
 };
 
 /** Built-in policy: what a route gets when neither `defaults` nor its `policy` say otherwise. */
@@ -49,7 +62,7 @@ export const BUILT_IN_POLICY: Policy = {
   healthCheck: null,
   sse: { heartbeatMs: null },
   compression: COMPRESSION_DEFAULTS,
-  websocket: { maxMessageBytes: 1_048_576, idleMs: 300_000 },
+  websocket: WEBSOCKET_DEFAULTS,
 };
 
 /** What a `healthCheck` object gets for the fields it leaves out (`path` is required). */

@@ -4,6 +4,8 @@ import {
   COMPRESSION_DEFAULTS,
   CORS_DEFAULTS,
   HEALTH_CHECK_DEFAULTS,
+  RATE_LIMIT_DEFAULTS,
+  WEBSOCKET_DEFAULTS,
 } from "./defaults.ts";
 import type { Policy } from "./types.ts";
 
@@ -35,10 +37,7 @@ export function mergePolicy(
   ) as Policy;
   if (isPlainObject(merged.rateLimit)) {
     // A copy: the merge may have handed back the user's own object.
-    merged.rateLimit = {
-      ...merged.rateLimit,
-      scope: merged.rateLimit.scope ?? "instance",
-    };
+    merged.rateLimit = { ...RATE_LIMIT_DEFAULTS, ...merged.rateLimit };
   }
   if (isPlainObject(merged.cors)) {
     merged.cors = { ...CORS_DEFAULTS, ...merged.cors };
@@ -49,16 +48,17 @@ export function mergePolicy(
   if (isPlainObject(merged.healthCheck)) {
     merged.healthCheck = { ...HEALTH_CHECK_DEFAULTS, ...merged.healthCheck };
   }
-  // `false` turns it off; an object over `false` turns it back on.
-  const compression: unknown = merged.compression;
-  merged.compression = compression === false
-    ? null
-    : { ...COMPRESSION_DEFAULTS, ...merged.compression };
-  const websocket: unknown = merged.websocket;
-  merged.websocket = websocket === false
-    ? null
-    : { ...BUILT_IN_POLICY.websocket!, ...merged.websocket };
+  merged.compression = offOrDefaults(merged.compression, COMPRESSION_DEFAULTS);
+  merged.websocket = offOrDefaults(merged.websocket, WEBSOCKET_DEFAULTS);
   return merged;
+}
+
+/** `false` turns a section off; an object over `false` turns it back on. */
+function offOrDefaults<T extends object>(
+  value: unknown,
+  defaults: T,
+): T | null {
+  return value === false ? null : { ...defaults, ...(value as Partial<T>) };
 }
 
 /** Rules across fields, checked on the merged policy of a route. */

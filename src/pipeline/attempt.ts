@@ -94,6 +94,6 @@ export async function attemptOnce(
  * failure, 502 `upstream_unavailable` once no retry is left. A route that
  * forwards upgrades (WebSocket) must not apply this.
  */
-export function isUnsolicitedSwitch(response: Response): boolean {
+function isUnsolicitedSwitch(response: Response): boolean {
   return response.status === 101;
 }

@@ -15,7 +15,7 @@ export function checkMethod(rt: RouteRuntime, method: string): void {
       405,
       "method_not_allowed",
       `The gateway does not forward ${method}.`,
-      { allow: rt.allow || "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS" },
+      { allow: rt.allow },
     );
   }
   if (rt.methods === null || rt.methods.has(method)) return;

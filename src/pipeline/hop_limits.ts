@@ -33,7 +33,7 @@ export function answerMaxForwards(
     status: 200,
     headers: {
       ...GATEWAY_RESPONSE_HEADERS,
-      allow: rt.allow || "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+      allow: rt.allow,
     },
   });
 }

@@ -19,11 +19,22 @@ import type { RetryRules } from "./retry_state.ts";
  * A route compiled once at start-up: everything per-request code needs is a
  * field lookup away (no policy merging, parsing or allocation per request).
  */
+/** What `Allow` lists for a route that takes every method the gateway forwards. */
+const EVERY_FORWARDED_METHOD = [
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "PATCH",
+  "DELETE",
+  "OPTIONS",
+];
+
 export interface RouteRuntime {
   readonly route: Route;
   /** Upper-case allowed methods, `null` for all. */
   readonly methods: ReadonlySet<string> | null;
-  /** `Allow` header value for 405s. */
+  /** `Allow` header value for 405s and OPTIONS answers. */
   readonly allow: string;
   readonly authenticate: ((headers: Headers) => Promise<AuthResult>) | null;
   /** Request headers never forwarded: the credentials and claim headers auth owns. */
@@ -95,7 +106,7 @@ export function compileRoute(
   return {
     route,
     methods: route.methods === null ? null : new Set(route.methods),
-    allow: route.methods === null ? "" : route.methods.join(", "),
+    allow: (route.methods ?? EVERY_FORWARDED_METHOD).join(", "),
     authenticate: route.auth === null ? null : createAuthenticator(route.auth, {
       fetch: deps.fetch,
       clock: deps.clock,

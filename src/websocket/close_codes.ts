@@ -6,7 +6,7 @@
  */
 
 /** Sent for a close that had no code (1005). */
-export const NORMAL_CLOSURE = 1000;
+const NORMAL_CLOSURE = 1000;
 /** Sent when the gateway stops a socket it is shutting down, or one that went idle. */
 export const GOING_AWAY = 1001;
 /** Sent when the other side could not keep up (the relay's queue bound). */

@@ -6,12 +6,13 @@
  */
 
 import { GatewayError } from "../errors.ts";
+import { connectionListed } from "../http/hop_by_hop.ts";
 
 /** A key is 16 random bytes in base64: 22 characters and `==`. */
 const KEY = /^[A-Za-z0-9+/]{22}==$/;
 
 /** Query parameter a browser (which cannot set headers) may carry its credential in. */
-export const ACCESS_TOKEN_PARAM = "access_token";
+const ACCESS_TOKEN_PARAM = "access_token";
 
 /**
  * Whether the request asks for a WebSocket: `Upgrade` lists `websocket`.
@@ -67,11 +68,7 @@ export function checkClientHandshake(
       "The WebSocket handshake needs a Sec-WebSocket-Key of 16 base64-encoded bytes.",
     );
   }
-  const connection = headers.get("connection");
-  if (
-    seesConnectionHeader &&
-    (connection === null || !listsToken(connection, "upgrade"))
-  ) {
+  if (seesConnectionHeader && !connectionListed(headers)?.has("upgrade")) {
     throw new GatewayError(
       400,
       "bad_request",

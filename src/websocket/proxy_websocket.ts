@@ -53,7 +53,6 @@ export async function proxyWebSocket(
 ): Promise<Response> {
   const { clock, metrics } = deps;
   const { route } = rt;
-  const policy = route.policy.websocket!;
   try {
     const admission = await rt.pool.admit(NONE);
     if (!admission.allowed) throw circuitOpen(admission.retryAfterMs, exchange);
@@ -86,7 +85,7 @@ export async function proxyWebSocket(
     const durationMs = clock.now() - exchange.startedAt;
     if (handshake.kind === "failed") {
       const timedOut = handshake.reason instanceof UpstreamTimeout;
-      if (request.signal.aborted && !timedOut) {
+      if (handshake.reason instanceof ClientGone) {
         // The client left: no verdict on the upstream.
         admission.release();
         exchange.flag("CD");
@@ -98,8 +97,8 @@ export async function proxyWebSocket(
         upstream.url,
         timedOut ? "timeout" : "network",
       );
-      exchange.flag(timedOut ? "UT" : "UF");
-      if (timedOut) metrics.timeout(route.name, "headers");
+      if (timedOut) exchange.headersTimeout();
+      else exchange.flag("UF");
       throw failureError(
         { kind: timedOut ? "timeout" : "network" },
         handshake.reason,
@@ -125,7 +124,6 @@ export async function proxyWebSocket(
       handshake,
       release,
       deps,
-      policy,
     );
   } catch (error) {
     release();
@@ -154,7 +152,7 @@ async function connectUpstream(
     !HANDSHAKE_HEADERS.has(name) && name !== "accept-encoding"
   );
   const controller = new AbortController();
-  const onClientGone = () => controller.abort(new Error("client went away"));
+  const onClientGone = () => controller.abort(new ClientGone());
   request.signal.addEventListener("abort", onClientGone, { once: true });
   const cancelTimer = deps.clock.setTimeout(
     () => controller.abort(new UpstreamTimeout("headers")),
@@ -168,7 +166,10 @@ async function connectUpstream(
       signal: controller.signal,
     });
     if (handshake.kind === "failed") {
-      return { kind: "failed", reason: controller.signal.reason };
+      // A client gone before the listener was added is gone all the same.
+      const reason = controller.signal.reason ??
+        (request.signal.aborted ? new ClientGone() : undefined);
+      return { kind: "failed", reason };
     }
     return handshake;
   } finally {
@@ -200,9 +201,9 @@ function acceptClient(
   handshake: Extract<UpstreamHandshake, { kind: "open" }>,
   release: () => void,
   deps: WebSocketDeps,
-  policy: { maxMessageBytes: number; idleMs: number },
 ): Response {
   const { protocol, socket: upstream } = handshake;
+  const policy = rt.route.policy.websocket!;
   if (
     protocol !== "" && !offeredProtocols(request.headers).includes(protocol)
   ) {

@@ -9,19 +9,14 @@ import assert from "node:assert/strict";
 import { Origin } from "../_fixtures/origin.ts";
 import { openRaw } from "../_fixtures/raw_client.ts";
 import { startGatewayProcess } from "../_fixtures/gateway_process.ts";
+import { routeConfig } from "../_fixtures/gateway.ts";
 
 Deno.test("a stream cut by the idle deadline is told by its access line only: no stack on stderr", async () => {
   await using origin = await Origin.start();
   const gateway = await startGatewayProcess({
-    config: {
-      routes: [{
-        name: "api",
-        path: "/api/*",
-        upstreams: [origin.url],
-        stripPrefix: "/api",
-        policy: { timeouts: { idleMs: 200 } },
-      }],
-    },
+    config: routeConfig([origin.url], {
+      policy: { timeouts: { idleMs: 200 } },
+    }),
   });
   try {
     const conn = await openRaw(gateway.port);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { createGateway, isDeliberateEnd, parseConfig } from "../../mod.ts";
 import { Origin } from "../_fixtures/origin.ts";
+import { routeConfig } from "../_fixtures/gateway.ts";
 
 Deno.test("embedding: mounted in another Hono app, the gateway serves its routes and the app the rest", async () => {
   await using origin = await Origin.start();
@@ -71,15 +72,9 @@ Deno.test("embedding: mounted in another Hono app, the gateway serves its routes
 Deno.test("embedding: Deno.serve's onError sees a stream the gateway cut, and isDeliberateEnd says it was on purpose", async () => {
   await using origin = await Origin.start();
   const parsed = parseConfig(
-    JSON.stringify({
-      routes: [{
-        name: "slow",
-        path: "/api/*",
-        upstreams: [origin.url],
-        stripPrefix: "/api",
-        policy: { timeouts: { idleMs: 200 } },
-      }],
-    }),
+    JSON.stringify(routeConfig([origin.url], {
+      policy: { timeouts: { idleMs: 200 } },
+    })),
     () => undefined,
   );
   assert.ok(parsed.ok);

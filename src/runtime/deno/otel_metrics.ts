@@ -15,6 +15,7 @@
  * @module
  */
 
+import { isInternalPath } from "../../endpoints/internal_path.ts";
 import { type Attributes, metrics as otelMetrics } from "@opentelemetry/api";
 import type { AccessLogEntry } from "../../observe/access_log.ts";
 import { VERSION } from "../../version.ts";
@@ -107,7 +108,7 @@ export function otelMetricsExport(
   return {
     recordExchange(entry) {
       // The gateway's own endpoints are no traffic (as in Prometheus).
-      if (entry.route === null && entry.path.startsWith("/_gateway/")) return;
+      if (entry.route === null && isInternalPath(entry.path)) return;
       const attributes = {
         route: entry.route ?? "",
         method: entry.method,

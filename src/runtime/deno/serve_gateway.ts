@@ -4,7 +4,8 @@ import {
   type Gateway,
   type GatewayOptions,
 } from "../../gateway.ts";
-import { GatewayError } from "../../errors.ts";
+import { internalError } from "../../errors.ts";
+import { requestIdFor } from "../../http/request_id.ts";
 import { problemResponse } from "../../http/problem.ts";
 import { batchedSink } from "../../observe/batched_sink.ts";
 import { isDeliberateEnd } from "../../pipeline/abort_reasons.ts";
@@ -87,14 +88,7 @@ export function serveGateway(options: ServeOptions): ServingGateway {
       if (!isDeliberateEnd(error)) {
         gateway.logger.error("response failed", { error });
       }
-      return problemResponse(
-        new GatewayError(
-          500,
-          "internal",
-          "The gateway failed to handle the request.",
-        ),
-        crypto.randomUUID(),
-      );
+      return problemResponse(internalError(), requestIdFor(null));
     },
     // The line tests and orchestration wait for: JSON with the real port.
     onListen: ({ port, hostname }) =>

@@ -361,7 +361,8 @@ async function expectOk(
   connection: Connection,
   args: readonly (string | number)[],
 ): Promise<void> {
-  // Bounded by the connect timeout, not the reply timeout.
+  // A connection is watched for hung replies only once it is open, so the
+  // handshake's commands are bounded by the connect timeout alone.
   const reply = await send(connection, args, Number.POSITIVE_INFINITY);
   if (reply instanceof RedisReplyError) {
     throw new Error(`${args[0]} refused: ${reply.message}`);
