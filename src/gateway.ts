@@ -20,6 +20,7 @@ import type { BreakerStore } from "./resilience/breaker_store.ts";
 import { type Clock, systemClock } from "./resilience/clock.ts";
 import { RateLimiter } from "./resilience/rate_limiter.ts";
 import { Exchange } from "./pipeline/exchange.ts";
+import type { NativePipe } from "./pipeline/native_pipe.ts";
 import {
   compileRoute,
   type FleetRateLimitFactory,
@@ -82,6 +83,8 @@ export interface GatewayOptions {
   onExchange?(entry: AccessLogEntry): void;
   /** See `ForwardDeps.clientWatchDelayMs`; default 0 (watch at once). */
   clientWatchDelayMs?: number;
+  /** See `ForwardDeps.nativePipe`; default none (every body relayed). */
+  nativePipe?: NativePipe;
   /**
    * Workers: fleet rate limits through the runtime's rate-limit binding
    * instead of the breaker store's counter (see docs/shared-state.md).
@@ -315,6 +318,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         via: next.via,
         continueTrace: options.continueTrace,
         clientWatchDelayMs: options.clientWatchDelayMs,
+        nativePipe: options.nativePipe,
         isDraining: () => draining,
         websockets: options.websocketRuntime &&
           { runtime: options.websocketRuntime, sockets },

@@ -20,6 +20,7 @@ import {
   DENO_CLIENT_WATCH_DELAY_MS,
   denoClock,
 } from "../../src/runtime/deno/clock.ts";
+import { denoNativePipe } from "../../src/runtime/deno/native_pipe.ts";
 import { setupFromEnv } from "../../src/runtime/deno/start_from_env.ts";
 import { denoWebSocketRuntime } from "../../src/runtime/deno/websocket.ts";
 
@@ -34,6 +35,7 @@ const gateway = createGateway({
   ...gatewayOptions,
   clock,
   clientWatchDelayMs: DENO_CLIENT_WATCH_DELAY_MS,
+  nativePipe: denoNativePipe(),
   websocketRuntime: denoWebSocketRuntime,
   // deno serve stops on SIGTERM once nothing is scheduled: sync breaker
   // state on traffic (every 250 ms at most) rather than on a timer of its own.

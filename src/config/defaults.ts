@@ -32,6 +32,7 @@ export const BUILT_IN_POLICY: Policy = {
     clientIdleMs: 60_000,
     totalMs: 120_000,
     firstByteMs: null,
+    minBytesPerSecond: 16_384,
   },
   retry: {
     retries: 2,

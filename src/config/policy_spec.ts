@@ -109,6 +109,7 @@ export const POLICY_SPEC: Spec = {
     clientIdleMs: integer(1, MAX_TIMER_MS),
     totalMs: integer(1, MAX_TIMER_MS),
     firstByteMs: nullable(integer(1, MAX_TIMER_MS)),
+    minBytesPerSecond: nullable(integer(1)),
   },
   retry: {
     retries: integer(0, 10),

@@ -39,6 +39,13 @@ export interface TimeoutPolicy {
    * then, so a stall before it is still a failed attempt. `null`: off.
    */
   firstByteMs: number | null;
+  /**
+   * The slowest a body of known length may go where the runtime pipes it
+   * natively (Deno): such a body must be sent within `idleMs` plus its
+   * length at this rate. `null`: every body is relayed in JavaScript, with
+   * the per-gap `idleMs` and `clientIdleMs`.
+   */
+  minBytesPerSecond: number | null;
 }
 
 /** Caps retries against the load a route is offered (`retry.budget`). */

@@ -22,6 +22,7 @@ import { maxForwardsUpstream } from "./hop_limits.ts";
 import { limitBody, NO_BODY, tooLarge } from "./limit_body.ts";
 import { isRetryEligible, type RetryPlan, RetryState } from "./retry_state.ts";
 import type { RouteRuntime } from "./route_runtime.ts";
+import type { NativePipe } from "./native_pipe.ts";
 import { streamBack, type StreamBackOptions } from "./stream_back.ts";
 import { circuitOpen, failureError } from "./upstream_errors.ts";
 
@@ -40,6 +41,12 @@ export interface ForwardDeps {
    * async op per watched request.
    */
   clientWatchDelayMs?: number;
+  /**
+   * The runtime's own body pipe (Deno), which bodies of known length take
+   * when their route has a `minBytesPerSecond`; none: every body is relayed
+   * in JavaScript.
+   */
+  nativePipe?: NativePipe;
   /**
    * Continues the client's trace; by default `continueTrace` (the gateway
    * sets `traceparent` itself). A tracer such as Deno's OpenTelemetry, which
@@ -272,6 +279,8 @@ function streamOptions(
     clientIdleMs: rt.route.policy.timeouts.clientIdleMs,
     compression: rt.route.policy.compression,
     heartbeatMs: rt.route.policy.sse.heartbeatMs,
+    minBytesPerSecond: rt.route.policy.timeouts.minBytesPerSecond,
+    nativePipe: deps.nativePipe,
     abort: (reason) => controller.abort(reason),
     signal: controller.signal,
     done,

@@ -20,6 +20,7 @@ import {
   UpstreamTimeout,
 } from "./abort_reasons.ts";
 import type { Exchange } from "./exchange.ts";
+import { nativeBodyDeadlineMs, type NativePipe } from "./native_pipe.ts";
 
 /** What streaming a response back needs from the forwarding stage. */
 export interface StreamBackOptions {
@@ -46,14 +47,11 @@ export interface StreamBackOptions {
   compression: CompressionPolicy | null;
   /** The route's `sse.heartbeatMs`; `null`: no heartbeats. */
   heartbeatMs: number | null;
+  /** The route's `timeouts.minBytesPerSecond`; `null`: never the native pipe. */
+  minBytesPerSecond: number | null;
+  /** The runtime's own pipe, where it has one that can be ended (Deno). */
+  nativePipe?: NativePipe;
 }
-
-/**
- * Small bodies of known length are handed to the runtime as they are, so it
- * pipes them without running JavaScript per chunk; for them the idle
- * timeout bounds the whole body (see the README).
- */
-const NATIVE_BODY_MAX_BYTES = 64 * 1024;
 
 /**
  * Streams an upstream response to the client chunk by chunk: each chunk is
@@ -92,12 +90,15 @@ export function streamBack(
     return new Response(null, init);
   }
   exchange.streaming = true;
-  const length = declaredLength(upstream.headers);
   if (
-    encoding === null && exchange.completed !== undefined &&
-    length <= NATIVE_BODY_MAX_BYTES
+    encoding === null && options.nativePipe !== undefined &&
+    options.minBytesPerSecond !== null && exchange.completed !== undefined
   ) {
-    return nativeBody(upstream, init, length, exchange, options);
+    const length = declaredLength(upstream.headers);
+    const end = length >= 0 ? options.nativePipe.take(upstream.body) : null;
+    if (end !== null) {
+      return nativeBody(upstream, init, { length, end }, exchange, options);
+    }
   }
   return relayBody(upstream.body, init, exchange, options, encoding);
 }
@@ -257,34 +258,56 @@ function contentType(init: ResponseInit): string | null {
   return null;
 }
 
+/**
+ * A body of known length handed to the runtime's own pipe: no JavaScript
+ * per chunk, so no gaps to time either. One deadline, `idleMs` plus the
+ * length at `minBytesPerSecond`, stands in for both idle timeouts. It and
+ * every other end of the exchange (total deadline, client gone) end the
+ * exchange at once and cut the pipe through `end`, which also frees it once
+ * the body was sent. A cut reaches the client at the pipe's next read: a
+ * client that stopped reading holds its connection, and the upstream's,
+ * until it reads or leaves (see docs/streaming.md).
+ */
 function nativeBody(
   upstream: Response,
   init: ResponseInit,
-  length: number,
+  piped: { length: number; end: () => void },
   exchange: Exchange,
   options: StreamBackOptions,
 ): Response {
-  const { clock } = options;
+  const { clock, signal } = options;
   const started = clock.now();
-  const cancelIdle = clock.setTimeout(
+  const cancelDeadline = clock.setTimeout(
     () => options.abort(new UpstreamTimeout("idle")),
-    options.idleMs,
+    nativeBodyDeadlineMs(
+      options.idleMs,
+      piped.length,
+      options.minBytesPerSecond!,
+    ),
   );
+  let settled = false;
   const settle = (sent: boolean) => {
-    cancelIdle();
-    const reason = options.signal.reason;
+    if (settled) return;
+    settled = true;
+    cancelDeadline();
+    signal.removeEventListener("abort", onAbort);
+    piped.end();
+    const reason = signal.reason;
     if (isTimeout(reason)) exchange.flag(reason.kind === "idle" ? "IT" : "TT");
-    else if (!sent) {
+    else if (!sent || reason !== undefined) {
       // The request signal fires only on client disconnect (no legacy abort).
       exchange.flag(exchange.request.signal.aborted ? "CD" : "UR");
-    }
-    if (sent && reason === undefined) {
-      exchange.bytesOut = length;
+    } else {
+      exchange.bytesOut = piped.length;
       exchange.ttfbMs = started - exchange.startedAt;
     }
     options.done();
     exchange.finish(upstream.status);
   };
+  const onAbort = () => settle(false);
+  signal.addEventListener("abort", onAbort, { once: true });
+  // Deno settles `completed` for a body it sent whole, and also (resolved)
+  // for one whose upstream broke off: JavaScript cannot tell them apart.
   exchange.completed!.then(() => settle(true), () => settle(false));
   return new Response(upstream.body, init);
 }

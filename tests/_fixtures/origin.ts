@@ -12,9 +12,9 @@
  * | `/slow-headers?ms=1000` | headers after `ms`; stops early when the client leaves |
  * | `/sse?events=3&inside=0&between=50` | `text/event-stream`: each event is `event: tick` + LF, then after `inside` ms `data: {"seq":i,"t":<performance.now()>}` + LF LF, then `between` ms of silence; then the end |
  * | `/json?bytes=102400` | `application/json` with `content-length`: an array of records, about `bytes` long, the same every time |
- * | `/stall?chunks=1&ms=` | `chunks` lines `stall <i>` (sent back to back, so they may arrive as one chunk), then silence for `ms` (default: until cancelled), then the end |
+ * | `/stall?chunks=1&ms=&length=` | `chunks` lines `stall <i>` (sent back to back, so they may arrive as one chunk), then silence for `ms` (default: until cancelled), then the end; with `length`, declared as a body of that `content-length` (so the end is short of it) |
  * | `/gzip` | {@linkcode Origin.gzipBytes} with `content-encoding: gzip` and `content-length` |
- * | `/big?bytes=1048576` | `bytes` bytes in 64 KiB chunks made on the fly; byte at offset k is `k & 0xff` |
+ * | `/big?bytes=1048576&chunked=` | `bytes` bytes in 64 KiB chunks made on the fly; byte at offset k is `k & 0xff`; with `content-length`, or chunked with `chunked=1` |
  * | `/flaky?fail=1&key=default&status=503&retry-after=` | the first `fail` requests for `key` get `status` (with `retry-after`/`retry-after-ms` if given), later ones 200 `ok` |
  * | `/upload` | reads the body as a stream; JSON `{ bytes, sha256 }` |
  * | `/hop` | hop-by-hop headers (see {@linkcode HOP_BY_HOP_HEADERS}) plus `x-end-to-end: kept` |
@@ -259,6 +259,9 @@ export class Origin implements AsyncDisposable {
         return;
       }
       if (await sleep(silenceMs, signal)) controller.close();
+    }, {
+      "content-type": "text/plain",
+      ...query.has("length") && { "content-length": query.get("length")! },
     });
   }
 
@@ -303,7 +306,7 @@ export class Origin implements AsyncDisposable {
       controller.enqueue(chunk);
     }, {
       "content-type": "application/octet-stream",
-      "content-length": String(total),
+      ...query.get("chunked") !== "1" && { "content-length": String(total) },
     });
   }
 

@@ -100,7 +100,9 @@ Deno.test("a client that stops reading for clientIdleMs is let go: upstream canc
   }));
   const conn = await openRaw(gw.port);
   try {
-    await conn.write(GET_CLOSE("/api/big?bytes=67108864"));
+    // Of unknown length, so relayed: Deno pipes a body of known length
+    // natively, under one deadline instead (see the next test).
+    await conn.write(GET_CLOSE("/api/big?bytes=67108864&chunked=1"));
     assert.equal((await conn.readHead()).status, 200);
     assert.ok(await conn.readChunk());
     // No more reads: the socket buffers fill and the gateway holds a chunk
@@ -112,6 +114,58 @@ Deno.test("a client that stops reading for clientIdleMs is let go: upstream canc
   const line = await gw.waitForAccessLog(() => true);
   assert.match(String(line.flags), /CD/);
   assert.doesNotMatch(String(line.flags), /IT/);
+});
+
+Deno.test("a body of known length that stalls is cut at idleMs plus its length at minBytesPerSecond (Deno's native pipe)", async () => {
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(routeConfig([origin.url], {
+    policy: { timeouts: { idleMs: 150, minBytesPerSecond: 1_000_000 } },
+  }));
+  const started = performance.now();
+  // 100 KB at 1 MB/s: the deadline is 150 + 100 ms.
+  const res = await rawRequest(
+    gw.port,
+    GET_CLOSE("/api/stall?chunks=1&length=100000"),
+  );
+  const elapsedMs = performance.now() - started;
+  assert.equal(res.status, 200);
+  assert.equal(res.complete, false);
+  assert.ok(!res.timedOut, "the gateway did not end the stalled body");
+  // Relayed, it would have ended after 150 ms of silence: timers never fire
+  // early, so this tells the native pipe's deadline from the relay's.
+  assert.ok(elapsedMs >= 250, `ended after ${elapsedMs} ms`);
+  assert.equal(await origin.nextCancel(), "/stall");
+  const line = await gw.waitForAccessLog(() => true);
+  assert.match(String(line.flags), /IT/);
+});
+
+Deno.test("a client that stops reading a body of known length is let go at the same deadline: permit freed, flagged", async () => {
+  await using origin = await Origin.start();
+  await using gw = await startTestGateway(routeConfig([origin.url], {
+    policy: {
+      timeouts: { idleMs: 150, minBytesPerSecond: 100_000_000 },
+      bulkhead: { maxConcurrent: 1 },
+    },
+  }));
+  const conn = await openRaw(gw.port);
+  try {
+    await conn.write(GET_CLOSE("/api/big?bytes=67108864"));
+    assert.equal((await conn.readHead()).status, 200);
+    assert.ok(await conn.readChunk());
+    // No more reads. 64 MiB at 100 MB/s: the deadline is 150 + 672 ms.
+    const line = await gw.waitForAccessLog(() => true);
+    assert.match(String(line.flags), /IT/);
+    // The permit is free again while the stalled client is still connected.
+    const next = await fetch(`${gw.url}/api/echo`);
+    assert.equal(next.status, 200);
+    await next.body?.cancel();
+    // The cut reaches the client once it reads on.
+    while (await conn.readChunk() !== null) { /* what was in flight */ }
+    assert.equal(conn.complete, false, "a cut body must not look complete");
+  } finally {
+    conn.close();
+  }
+  assert.equal(await origin.nextCancel(), "/big");
 });
 
 Deno.test("totalMs owns the body too: a long stream is cut off abnormally", async () => {

@@ -10,6 +10,7 @@ import { problemResponse } from "../../http/problem.ts";
 import { batchedSink } from "../../observe/batched_sink.ts";
 import { isDeliberateEnd } from "../../pipeline/abort_reasons.ts";
 import { DENO_CLIENT_WATCH_DELAY_MS, denoClock } from "./clock.ts";
+import { denoNativePipe } from "./native_pipe.ts";
 import { denoWebSocketRuntime } from "./websocket.ts";
 
 const encoder = new TextEncoder();
@@ -73,6 +74,7 @@ export function serveGateway(options: ServeOptions): ServingGateway {
     clock,
     clientWatchDelayMs: options.clientWatchDelayMs ??
       DENO_CLIENT_WATCH_DELAY_MS,
+    nativePipe: options.nativePipe ?? denoNativePipe(),
     logSink: options.logSink ?? stdout!.sink,
   });
   const server = Deno.serve({

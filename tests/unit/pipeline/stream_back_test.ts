@@ -58,6 +58,7 @@ function relay(response: Response, controller: AbortController) {
     headers: [],
     compression: null,
     heartbeatMs: null,
+    minBytesPerSecond: null,
   });
   return { clock, exchange, ended, client, done: () => done };
 }
