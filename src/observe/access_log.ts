@@ -126,19 +126,48 @@ export function createAccessLog(
       sampleRate === 1 ||
       random() < sampleRate;
     if (!kept) return;
-    // Every field is a string, number or null: plain JSON.stringify (no
-    // replacer) is safe and several times faster on this hot path.
     const ms = now();
     if (ms !== stampedMs) {
       stampedMs = ms;
       stamp = new Date(ms).toISOString();
     }
-    sink(JSON.stringify({
-      time: stamp,
-      level: "info",
-      msg: "access",
-      ...entry,
-      flags: entry.flags.length === 0 ? "-" : entry.flags.join(","),
-    }));
+    sink(accessLine(stamp, entry));
   };
+}
+
+/**
+ * The line, written field by field: spreading the entry into a new object
+ * for `JSON.stringify` cost several times more per request in the running
+ * gateway (a fresh 17-field object per line) than in isolation.
+ */
+function accessLine(stamp: string, entry: AccessLogEntry): string {
+  const flags = entry.flags.length === 0 ? "-" : entry.flags.join(",");
+  const websocket = entry.websocket === undefined
+    ? ""
+    : `,"websocket":${JSON.stringify(entry.websocket)}`;
+  return `{"time":"${stamp}","level":"info","msg":"access"` +
+    `,"requestId":${text(entry.requestId)}` +
+    `,"route":${text(entry.route)}` +
+    `,"method":${text(entry.method)}` +
+    `,"path":${text(entry.path)}` +
+    `,"upstream":${text(entry.upstream)}` +
+    `,"status":${num(entry.status)}` +
+    `,"attempts":${num(entry.attempts)}` +
+    `,"durationMs":${num(entry.durationMs)}` +
+    `,"ttfbMs":${num(entry.ttfbMs)}` +
+    `,"bytesIn":${num(entry.bytesIn)}` +
+    `,"bytesOut":${num(entry.bytesOut)}` +
+    `,"flags":"${flags}"` +
+    `,"clientAddress":${text(entry.clientAddress)}` +
+    `,"traceId":${text(entry.traceId)}${websocket}}`;
+}
+
+/** A number field as JSON: `null` for what JSON cannot hold (as `JSON.stringify`). */
+function num(value: number | null): string | number {
+  return value !== null && Number.isFinite(value) ? value : "null";
+}
+
+/** A string field as JSON (quoted and escaped), or `null`. */
+function text(value: string | null): string {
+  return value === null ? "null" : JSON.stringify(value);
 }

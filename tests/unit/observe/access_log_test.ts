@@ -84,3 +84,39 @@ Deno.test("a sampleRate outside 0..1 is refused up front", () => {
     );
   }
 });
+
+Deno.test("the line is the entry as JSON.stringify writes it, escapes and WebSocket fields included", () => {
+  const lines: string[] = [];
+  const write = createAccessLog({
+    sampleRate: 1,
+    sink: (l) => lines.push(l),
+    now: () => 0,
+  });
+  const odd = entry({
+    path: '/a"b\\c\n\u2028ü',
+    route: null,
+    upstream: null,
+    clientAddress: null,
+    traceId: null,
+    durationMs: NaN,
+    flags: ["CD"],
+    websocket: {
+      messagesIn: 2,
+      messagesOut: 3,
+      closeCode: 1000,
+      closedBy: "client",
+      cause: 'said "bye"',
+    },
+  });
+  write(odd);
+  assert.equal(
+    lines[0],
+    JSON.stringify({
+      time: "1970-01-01T00:00:00.000Z",
+      level: "info",
+      msg: "access",
+      ...odd,
+      flags: "CD",
+    }),
+  );
+});
