@@ -306,8 +306,9 @@ function nativeBody(
   };
   const onAbort = () => settle(false);
   signal.addEventListener("abort", onAbort, { once: true });
-  // Deno settles `completed` for a body it sent whole, and also (resolved)
-  // for one whose upstream broke off: JavaScript cannot tell them apart.
+  // Deno 2.9 resolves `completed` for a body it sent whole, and also for one
+  // whose upstream broke off or whose client left mid-way (no request signal
+  // either): JavaScript cannot tell them apart, so those count as sent.
   exchange.completed!.then(() => settle(true), () => settle(false));
   return new Response(upstream.body, init);
 }

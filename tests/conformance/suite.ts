@@ -12,6 +12,8 @@ import {
   abortBeforeHeadersFreesThePermit,
   abortedStreamsFreeTheirPermits,
   stalledClientIsLetGo,
+  STREAMED_BODIES,
+  type StreamedBody,
   totalDeadlineEndsAStream,
 } from "./cases/aborts.ts";
 import {
@@ -35,6 +37,7 @@ import {
 import {
   clientAbortCancelsUpstream,
   flushesTextBeforeTheBodyEnds,
+  passesABigBodyWhole,
   streamsChunksAsTheyCome,
 } from "./cases/streaming.ts";
 import {
@@ -58,6 +61,8 @@ export interface ConformanceCase {
   run(target: ConformanceTarget): Promise<void>;
 }
 
+const STREAMED_BODY_KINDS = Object.keys(STREAMED_BODIES) as StreamedBody[];
+
 /** Every case, in the order they run (the breaker case last: it opens one). */
 export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   { name: "health endpoints answer", run: answersHealthChecks },
@@ -79,13 +84,19 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     run: flushesTextBeforeTheBodyEnds,
   },
   {
+    name: "passes a 16 MiB body of known length whole, byte for byte",
+    run: passesABigBodyWhole,
+  },
+  {
     name: "client abort cancels the upstream",
     run: clientAbortCancelsUpstream,
   },
-  {
-    name: "clients leaving mid-stream free their permits and are counted",
-    run: abortedStreamsFreeTheirPermits,
-  },
+  ...STREAMED_BODY_KINDS.map((kind) => ({
+    name:
+      `clients leaving mid-stream free their permits and are counted (${kind} body)`,
+    run: (target: ConformanceTarget) =>
+      abortedStreamsFreeTheirPermits(target, kind),
+  })),
   {
     name: "a client leaving before the headers frees its permit",
     run: abortBeforeHeadersFreesThePermit,
@@ -94,10 +105,11 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     name: "a client that stops reading is let go after clientIdleMs",
     run: stalledClientIsLetGo,
   },
-  {
-    name: "the total deadline cuts a stream and frees its permit",
-    run: totalDeadlineEndsAStream,
-  },
+  ...STREAMED_BODY_KINDS.map((kind) => ({
+    name:
+      `the total deadline cuts a stream and frees its permit (${kind} body)`,
+    run: (target: ConformanceTarget) => totalDeadlineEndsAStream(target, kind),
+  })),
   {
     name: "drops hop-by-hop request headers",
     run: dropsHopByHopRequestHeaders,

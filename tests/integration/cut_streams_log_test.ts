@@ -42,3 +42,33 @@ Deno.test("a stream cut by the idle deadline is told by its access line only: no
     assert.doesNotThrow(() => JSON.parse(text), `not JSON: ${text}`);
   }
 });
+
+Deno.test("a body of known length cut on the native pipe is told by its access line only: nothing on stderr", async () => {
+  await using origin = await Origin.start();
+  const gateway = await startGatewayProcess({
+    config: routeConfig([origin.url], {
+      policy: { timeouts: { idleMs: 200, minBytesPerSecond: 1_000_000 } },
+    }),
+  });
+  try {
+    const conn = await openRaw(gateway.port);
+    try {
+      await conn.write(
+        "GET /api/stall?chunks=1&length=100000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      );
+      assert.equal((await conn.readHead()).status, 200);
+      while (await conn.readChunk() !== null);
+      assert.equal(conn.complete, false, "a cut body must not look complete");
+    } finally {
+      conn.close();
+    }
+    const line = await gateway.waitForLog((l) => l.msg === "access");
+    assert.equal(line.flags, "IT");
+  } finally {
+    assert.equal((await gateway.stop()).code, 0);
+  }
+  assert.deepEqual(gateway.stderr.lines.filter((text) => text !== ""), []);
+  for (const text of gateway.stdout.lines) {
+    assert.doesNotThrow(() => JSON.parse(text), `not JSON: ${text}`);
+  }
+});

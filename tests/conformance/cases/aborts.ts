@@ -16,29 +16,45 @@ const METRICS_POLL_MS = 50;
  */
 const METRICS_POLLS = 200;
 
+/**
+ * Bodies the cases below stream: chunked, which both runtimes relay, and of
+ * known length, which Deno hands to its native pipe (docs/streaming.md).
+ */
+export const STREAMED_BODIES = {
+  chunked: { path: "/stream?chunks=1000&interval=50", origin: "/stream" },
+  "known length": { path: "/big?bytes=268435456", origin: "/big" },
+} as const;
+
+/** Which of {@linkcode STREAMED_BODIES} a case streams. */
+export type StreamedBody = keyof typeof STREAMED_BODIES;
+
 /** Clients that leave mid-stream free their permits and are counted. */
 export async function abortedStreamsFreeTheirPermits(
   target: ConformanceTarget,
+  kind: StreamedBody,
 ): Promise<void> {
+  const body = STREAMED_BODIES[kind];
   const disconnects = await sample(target, disconnectSeries("bulkhead"));
   // As many as the bulkhead holds (conformanceConfig: 2).
   for (let i = 0; i < 2; i++) {
     const conn = await openRaw(portOf(target));
     try {
-      await conn.write(requestText(
-        target,
-        "GET",
-        "/bulkhead/stream?chunks=1000&interval=50",
-      ));
+      await conn.write(requestText(target, "GET", `/bulkhead${body.path}`));
       assert.equal((await conn.readHead()).status, 200);
       assert.notEqual(await conn.readChunk(), null);
     } finally {
       conn.close();
     }
-    await waitForCancel(target.origin, "/stream");
+    await waitForCancel(target.origin, body.origin);
   }
   await waitForSample(target, inflightSeries("bulkhead"), 0);
-  await waitForSample(target, disconnectSeries("bulkhead"), disconnects + 2);
+  // Deno 2.9 settles `completed` as sent when a client leaves a body its
+  // native pipe was sending, and fires no request signal: the gateway frees
+  // the permit and the upstream but cannot count the disconnect (see
+  // docs/streaming.md).
+  if (kind === "chunked" || target.runtime !== "deno") {
+    await waitForSample(target, disconnectSeries("bulkhead"), disconnects + 2);
+  }
   await assertBulkheadAdmits(target);
 }
 
@@ -101,15 +117,18 @@ export async function stalledClientIsLetGo(
  */
 export async function totalDeadlineEndsAStream(
   target: ConformanceTarget,
+  kind: StreamedBody,
 ): Promise<void> {
   const timeouts = await sample(target, totalTimeoutSeries("deadline"));
   const conn = await openRaw(portOf(target));
+  // Both outlast the 600 ms deadline: 50 s of chunks, or a body of known
+  // length that stalls after its first line.
+  const path = kind === "chunked"
+    ? STREAMED_BODIES.chunked.path
+    : "/stall?chunks=1&length=1000000";
   try {
-    await conn.write(
-      requestText(target, "GET", "/deadline/stream?chunks=1000&interval=50"),
-    );
+    await conn.write(requestText(target, "GET", `/deadline${path}`));
     assert.equal((await conn.readHead()).status, 200);
-    // Bounded: 1000 chunks at 50 ms would take 50 s; the deadline is 600 ms.
     for (let i = 0; i < 1000 && await conn.readChunk() !== null; i++);
     // Under wrangler dev the client sees a cut stream end cleanly (the
     // gateway errors it as on Deno): only Deno's end is checked here.

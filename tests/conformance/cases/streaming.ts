@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { header, openRaw } from "../../_fixtures/raw_client.ts";
 import type { Origin } from "../../_fixtures/origin.ts";
 import { type ConformanceTarget, portOf } from "../target.ts";
-import { requestText } from "./http.ts";
+import { requestText, send } from "./http.ts";
 import { streamingDecoder } from "../../_fixtures/streaming_decoder.ts";
 
 const STREAM_CHUNKS = 5;
@@ -111,6 +111,24 @@ export async function flushesTextBeforeTheBodyEnds(
     );
   } finally {
     conn.close();
+  }
+}
+
+/**
+ * A body of known length arrives whole, every byte in place, with its length
+ * kept (Deno hands it to its native pipe, Workers relay it).
+ */
+export async function passesABigBodyWhole(
+  target: ConformanceTarget,
+): Promise<void> {
+  const bytes = 16 * 1024 * 1024;
+  const res = await send(target, "GET", `/plain/big?bytes=${bytes}`);
+  assert.equal(res.status, 200);
+  assert.ok(res.complete, "the body ended properly");
+  const { body } = res;
+  assert.equal(body.length, bytes);
+  for (let k = 0; k < bytes; k += 4099) {
+    assert.equal(body[k], k & 0xff, `byte ${k}`);
   }
 }
 
