@@ -35,6 +35,7 @@ export {
   type GatewayOptions,
 } from "./src/gateway.ts";
 export type { TraceContinuer } from "./src/http/traceparent.ts";
+export type { NativePipe } from "./src/pipeline/native_pipe.ts";
 export type { LogSink } from "./src/observe/log_line.ts";
 export type { AccessLogEntry, ResponseFlag } from "./src/observe/access_log.ts";
 export type { Logger, LogMethod } from "./src/observe/logger.ts";

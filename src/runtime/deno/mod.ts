@@ -22,6 +22,7 @@ export { DenoKvBreakerStore, openKv } from "./kv_breaker_store.ts";
 export type { SharedStore, StoreSetting } from "./shared_store.ts";
 export type { OtelMetricsExport } from "./otel_metrics.ts";
 export { denoWebSocketRuntime } from "./websocket.ts";
+export { denoNativePipe } from "./native_pipe.ts";
 export {
   type OtelContinueTrace,
   type OtelTraceContext,
