@@ -114,7 +114,7 @@ export function adminEndpoints(deps: AdminDeps): Hono {
     gatewayJson(buildStatusSnapshot({
       routes: deps.routes,
       rates: deps.metrics.routeRates(),
-      openWebSockets: deps.metrics.openWebSockets(),
+      openWebSockets: (route) => deps.metrics.openWebSockets(route),
       breakers: board.views(),
       upstreams: deps.upstreams(),
       store: board.storeHealth(),

@@ -160,7 +160,6 @@ export class GatewayMetrics {
   /** 1 until a config reload is refused, back to 1 at the next good one. */
   #lastReloadOk = 1;
   readonly #websocketsActive = new SeriesFamily(["route"]);
-  readonly #openWebSockets = new Map<string, number>();
   readonly #websocketMessages = new SeriesFamily(["route", "direction"]);
   readonly #websocketBytes = new SeriesFamily(["route", "direction"]);
 
@@ -286,15 +285,11 @@ export class GatewayMetrics {
   /** A WebSocket opened (`1`) or closed (`-1`) on `route`. */
   websocketsActive(route: string, delta: 1 | -1): void {
     this.#websocketsActive.of1(routeLabel(route)).value += delta;
-    this.#openWebSockets.set(
-      route,
-      (this.#openWebSockets.get(route) ?? 0) + delta,
-    );
   }
 
-  /** Open WebSockets per route (routes that never had one are absent). */
-  openWebSockets(): Record<string, number> {
-    return Object.fromEntries(this.#openWebSockets);
+  /** Open WebSockets on `route` (the `gateway_websockets_active` gauge). */
+  openWebSockets(route: string): number {
+    return this.#websocketsActive.find1(routeLabel(route))?.value ?? 0;
   }
 
   /** The message and byte counters of `route`'s sockets (`in`: client → upstream). */

@@ -43,6 +43,11 @@ export class SeriesFamily {
     return found ?? this.#create(this.#root, a, [a]);
   }
 
+  /** The series for one label value if it was ever counted, without creating it. */
+  find1(a: Key): Series | undefined {
+    return this.#root.get(a) as Series | undefined;
+  }
+
   /** The series for two label values, created at 0 when new. */
   of2(a: Key, b: Key): Series {
     const inner = this.#branch(this.#root, a);

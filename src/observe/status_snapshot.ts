@@ -45,8 +45,8 @@ export interface StatusSources {
   routes: readonly Route[];
   /** From `GatewayMetrics.routeRates()`; routes without traffic are shown at 0. */
   rates: Record<string, WindowRate>;
-  /** From `GatewayMetrics.openWebSockets()`; routes without any are shown at 0. */
-  openWebSockets: Record<string, number>;
+  /** Open WebSockets per route (`GatewayMetrics.openWebSockets`). */
+  openWebSockets(route: string): number;
   breakers: BreakerView[];
   upstreams?: UpstreamView[];
   store: StoreHealth;
@@ -62,7 +62,7 @@ export interface StatusSources {
  * const snapshot = buildStatusSnapshot({
  *   routes: config.routes,
  *   rates: metrics.routeRates(),
- *   openWebSockets: metrics.openWebSockets(),
+ *   openWebSockets: (route) => metrics.openWebSockets(route),
  *   breakers: await breakers.views(),
  *   store: storeHealth(),
  *   now: Date.now(),
@@ -82,7 +82,7 @@ export function buildStatusSnapshot(sources: StatusSources): StatusSnapshot {
         upstreams: route.upstreams.map((upstream) => upstream.url),
         requestsPerSecond: rate?.requestsPerSecond ?? 0,
         errorRate: rate?.errorRate ?? 0,
-        openWebSockets: sources.openWebSockets[route.name] ?? 0,
+        openWebSockets: sources.openWebSockets(route.name),
       };
     }),
     breakers: sources.breakers,

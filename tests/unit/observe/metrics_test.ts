@@ -105,7 +105,8 @@ Deno.test("render: every line is a comment or a valid sample, every family has H
     'gateway_websocket_bytes_total{route="users",direction="in"} 5',
     'gateway_websocket_bytes_total{route="users",direction="out"} 0',
   ]);
-  assert.deepEqual(metrics.openWebSockets(), { users: 1 });
+  assert.equal(metrics.openWebSockets("users"), 1);
+  assert.equal(metrics.openWebSockets("orders"), 0);
   assert.deepEqual(samples(text, "gateway_timeouts_total"), [
     'gateway_timeouts_total{route="users",kind="idle"} 1',
   ]);

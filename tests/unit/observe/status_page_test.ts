@@ -243,7 +243,7 @@ Deno.test("buildStatusSnapshot joins config routes with rates, missing rates as 
   const result = buildStatusSnapshot({
     routes: [route("a"), route("b")],
     rates: { a: { requestsPerSecond: 3, errorRate: 0.5 } },
-    openWebSockets: { a: 2 },
+    openWebSockets: (route) => route === "a" ? 2 : 0,
     breakers: [],
     store: { healthy: true, errors: 0, lastError: null },
     now: T0,
