@@ -11,7 +11,7 @@
 
 import type { AtomicBreakerStore } from "../../resilience/breaker_store.ts";
 import type { Clock } from "../../resilience/clock.ts";
-import { parseRedisUrl } from "../redis/redis_client.ts";
+import { parseRedisUrl, RedisClient } from "../redis/redis_client.ts";
 import { RedisStore } from "../redis/redis_store.ts";
 import { DenoKvBreakerStore, openKv } from "./kv_breaker_store.ts";
 
@@ -73,8 +73,9 @@ export async function openSharedStore(
   clock: Clock,
 ): Promise<SharedStore> {
   if (setting.kind === "redis") {
-    const { hostname, port, tls, db } = parseRedisUrl(setting.url);
-    const store = RedisStore.fromUrl(setting.url, { clock });
+    const target = parseRedisUrl(setting.url);
+    const store = new RedisStore(new RedisClient({ target, clock }));
+    const { hostname, port, tls, db } = target;
     return {
       store,
       description: `${tls ? "rediss" : "redis"}://${hostname}:${port}/${db}`,
