@@ -37,7 +37,11 @@ import type { WebSocketRuntime } from "./websocket/socket.ts";
 export interface ClientContext {
   /** The peer's IP address (Deno: `info.remoteAddr`; Workers: `CF-Connecting-IP`). */
   address?: string;
-  /** Settles when the runtime has sent the whole response (Deno: `info.completed`). */
+  /**
+   * Settles when the runtime is done with the response (Deno:
+   * `info.completed`; it may also resolve for a response cut short, and
+   * rejects for some).
+   */
   completed?: Promise<unknown>;
   /**
    * Keeps the request's context alive until the exchange has ended
@@ -417,6 +421,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         clock.now(),
         finish,
       );
+      // Deno rejects it when a response was not sent whole (over HTTP/2,
+      // say): only the native pipe reads it, and an unhandled rejection
+      // would end the process.
+      client.completed?.catch(ignoreFailure);
       exchange.completed = client.completed;
       client.waitUntil?.(
         new Promise<void>((resolve) => exchange.onEnded = resolve),
@@ -486,3 +494,6 @@ function breakerPairs(config: GatewayConfig) {
     }))
   );
 }
+
+/** What a promise whose failure is seen elsewhere is left with. */
+function ignoreFailure(): void {}

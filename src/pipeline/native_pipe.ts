@@ -18,9 +18,10 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * How long a natively piped body of `length` bytes may take: `idleMs`, plus
- * the length at `minBytesPerSecond`. The pipe shows no gaps to time, so this
- * deadline stands in for the per-gap idle timeout: a body that stalls is
- * still ended, later by at most the length's share.
+ * the length at `minBytesPerSecond` (rounded up to a whole second). The
+ * pipe shows no gaps to time, so this deadline stands in for the per-gap
+ * idle timeout: a body that stalls is still ended, later by at most the
+ * length's share.
  *
  * @example
  * ```ts
@@ -29,6 +30,8 @@ const MAX_TIMER_MS = 2_147_483_647;
  *
  * // 1 MiB at 16 KiB/s is 64 s, after the 30 s any body may stay silent.
  * assert.equal(nativeBodyDeadlineMs(30_000, 1_048_576, 16_384), 94_000);
+ * // 1 KiB takes a second of its own.
+ * assert.equal(nativeBodyDeadlineMs(30_000, 1024, 16_384), 31_000);
  * ```
  */
 export function nativeBodyDeadlineMs(
@@ -36,6 +39,8 @@ export function nativeBodyDeadlineMs(
   length: number,
   minBytesPerSecond: number,
 ): number {
-  const ms = idleMs + Math.ceil(length * 1000 / minBytesPerSecond);
+  // Whole seconds for the length's share, so bodies of similar size share a
+  // deadline queue (and its one platform timer) on Deno's clock.
+  const ms = idleMs + Math.ceil(length / minBytesPerSecond) * 1000;
   return Math.min(ms, MAX_TIMER_MS);
 }

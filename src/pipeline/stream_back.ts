@@ -90,9 +90,12 @@ export function streamBack(
     return new Response(null, init);
   }
   exchange.streaming = true;
+  // An exchange that ended while its response was held (the total deadline
+  // during a retry decision, say) is relayed: the failed read ends it there.
   if (
     encoding === null && options.nativePipe !== undefined &&
-    options.minBytesPerSecond !== null && exchange.completed !== undefined
+    options.minBytesPerSecond !== null && exchange.completed !== undefined &&
+    !options.signal.aborted
   ) {
     const length = declaredLength(upstream.headers);
     const end = length >= 0 ? options.nativePipe.take(upstream.body) : null;
@@ -295,7 +298,6 @@ function nativeBody(
     const reason = signal.reason;
     if (isTimeout(reason)) exchange.flag(reason.kind === "idle" ? "IT" : "TT");
     else if (!sent || reason !== undefined) {
-      // The request signal fires only on client disconnect (no legacy abort).
       exchange.flag(exchange.request.signal.aborted ? "CD" : "UR");
     } else {
       exchange.bytesOut = piped.length;
@@ -306,9 +308,11 @@ function nativeBody(
   };
   const onAbort = () => settle(false);
   signal.addEventListener("abort", onAbort, { once: true });
-  // Deno 2.9 resolves `completed` for a body it sent whole, and also for one
-  // whose upstream broke off or whose client left mid-way (no request signal
-  // either): JavaScript cannot tell them apart, so those count as sent.
+  // Deno 2.9 over HTTP/1.1 resolves `completed` for a body it sent whole,
+  // and also for one whose upstream broke off or whose client left while the
+  // pipe was writing (no request signal either): those count as sent. Over
+  // HTTP/2 it rejects for both and fires the request signal, so an upstream
+  // that broke off is flagged as the client leaving (docs/streaming.md).
   exchange.completed!.then(() => settle(true), () => settle(false));
   return new Response(upstream.body, init);
 }

@@ -203,3 +203,48 @@ Deno.test("readSettings: half a pair, an unreadable or a non-PEM file is listed;
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an HTTP/2 client leaving mid-stream leaves the process serving (Deno rejects info.completed then)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gateway-tls-" });
+  await using origin = await Origin.start();
+  const { certPath, keyPath, certPem } = await selfSignedCert(dir);
+  const gateway = await startGatewayProcess({
+    config: {
+      routes: [{
+        name: "api",
+        path: "/api/*",
+        upstreams: [origin.url],
+        stripPrefix: "/api",
+      }],
+    },
+    env: { GATEWAY_TLS_CERT: certPath, GATEWAY_TLS_KEY: keyPath },
+  });
+  const http2 = Deno.createHttpClient({
+    caCerts: [certPem],
+    http1: false,
+    http2: true,
+  });
+  try {
+    const baseUrl = `https://127.0.0.1:${gateway.port}`;
+    const leaving = new AbortController();
+    const res = await fetch(`${baseUrl}/api/stream?chunks=1000&interval=20`, {
+      client: http2,
+      signal: leaving.signal,
+    });
+    const reader = res.body!.getReader();
+    assert.equal((await reader.read()).done, false);
+    leaving.abort();
+    await reader.read().catch(() => {});
+    assert.equal(await origin.nextCancel(), "/stream");
+    const line = await gateway.waitForLog((l) => l.msg === "access");
+    assert.match(String(line.flags), /CD/);
+    // Still serving: the rejected promise took nothing down.
+    const next = await fetch(`${baseUrl}/api/echo`, { client: http2 });
+    assert.equal(next.status, 200);
+    await next.body?.cancel();
+  } finally {
+    http2.close();
+    assert.equal((await gateway.stop()).code, 0);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

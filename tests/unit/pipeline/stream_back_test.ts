@@ -124,3 +124,49 @@ Deno.test("an upstream silent for idleMs while the client waits is an idle timeo
   assert.equal(done(), 1);
   assert.deepEqual(exchange.flags, ["IT"]);
 });
+
+for (const aborted of [false, true]) {
+  Deno.test(`a body of known length goes to the native pipe only while its exchange runs (aborted: ${aborted})`, async () => {
+    const controller = new AbortController();
+    if (aborted) controller.abort(new UpstreamTimeout("total"));
+    const taken: ReadableStream[] = [];
+    const exchange = new Exchange(
+      new Request("http://gw.test/file"),
+      "id",
+      { address: "127.0.0.1", trusted: false, proto: "http" },
+      "127.0.0.1",
+      0,
+      () => {},
+    );
+    let sent!: () => void;
+    exchange.completed = new Promise<void>((resolve) => sent = resolve);
+    const response = new Response("0123456789", {
+      headers: { "content-length": "10" },
+    });
+    let done = 0;
+    const client = streamBack(response, exchange, {
+      clock: new FakeClock(),
+      idleMs: IDLE_MS,
+      clientIdleMs: CLIENT_IDLE_MS,
+      abort: (reason) => controller.abort(reason),
+      signal: controller.signal,
+      done: () => done++,
+      headers: [],
+      compression: null,
+      heartbeatMs: null,
+      minBytesPerSecond: 16_384,
+      nativePipe: {
+        take(body) {
+          taken.push(body);
+          return () => {};
+        },
+      },
+    });
+    // Taken: the runtime would pipe it; relayed: the stream ends at the read.
+    assert.equal(taken.length, aborted ? 0 : 1);
+    await client.body?.cancel();
+    sent();
+    await exchange.completed;
+    assert.equal(done, 1);
+  });
+}
