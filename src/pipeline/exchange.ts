@@ -27,8 +27,9 @@ export class Exchange {
   /** Set once the response body is handed over to be streamed; finish() then waits for its end. */
   streaming = false;
   /**
-   * Settles when the runtime has finished sending the response (Deno:
-   * `info.completed`); lets small bodies go out without a JavaScript stream.
+   * Settles when the runtime is done with the response (Deno:
+   * `info.completed`); lets bodies of known length go out through the
+   * runtime's native pipe.
    */
   completed: Promise<unknown> | undefined = undefined;
   /** The client's `Accept-Encoding` when the runtime rewrote the header (see `ClientContext`). */

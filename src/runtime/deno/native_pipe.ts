@@ -19,14 +19,16 @@ interface ResourceBacking {
  * Deno's native pipe, made endable. `Deno.serve` sends a `fetch` body handed
  * back in a `Response` without JavaScript per chunk (the floor's speed, flat
  * memory), but nothing public ends that pipe early: aborting the `fetch`
- * errors only the JavaScript stream, which the pipe no longer reads, so a
- * stalled upstream would hold the client until it closes (see
- * docs/performance.md for the repro worth filing upstream).
+ * closes the body's resource only while it is in Deno's resource table, and
+ * `Deno.serve` takes it out of the table to pipe it, so a stalled upstream
+ * would hold the client until it closes (see docs/performance.md for the
+ * repro worth filing upstream).
  *
  * The body's `fetch` resource stays in Deno's resource table when its
  * stream's backing says `autoClose: false`: `Deno.serve` then borrows the
- * resource instead of taking it, and closing it cuts the pipe (the client's
- * response ends abnormally) or, once the body was sent, frees it.
+ * resource instead of taking it: the `fetch`'s own abort reaches it again,
+ * and closing it cuts the pipe (the client's response ends abnormally) or,
+ * once the body was sent, frees it.
  *
  * That uses two Deno internals (`Deno[Deno.internal].core.tryClose` and the
  * stream's `[[resourceBacking]]` slot), so they are detected, not assumed:
