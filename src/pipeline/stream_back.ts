@@ -100,7 +100,15 @@ export function streamBack(
     const length = declaredLength(upstream.headers);
     const end = length >= 0 ? options.nativePipe.take(upstream.body) : null;
     if (end !== null) {
-      return nativeBody(upstream, init, { length, end }, exchange, options);
+      const deadlineMs = nativeBodyDeadlineMs(
+        options.idleMs,
+        length,
+        options.minBytesPerSecond,
+      );
+      return nativeBody(upstream, init, { length, end, deadlineMs }, {
+        exchange,
+        options,
+      });
     }
   }
   return relayBody(upstream.body, init, exchange, options, encoding);
@@ -274,19 +282,14 @@ function contentType(init: ResponseInit): string | null {
 function nativeBody(
   upstream: Response,
   init: ResponseInit,
-  piped: { length: number; end: () => void },
-  exchange: Exchange,
-  options: StreamBackOptions,
+  piped: { length: number; end: () => void; deadlineMs: number },
+  { exchange, options }: { exchange: Exchange; options: StreamBackOptions },
 ): Response {
   const { clock, signal } = options;
   const started = clock.now();
   const cancelDeadline = clock.setTimeout(
     () => options.abort(new UpstreamTimeout("idle")),
-    nativeBodyDeadlineMs(
-      options.idleMs,
-      piped.length,
-      options.minBytesPerSecond!,
-    ),
+    piped.deadlineMs,
   );
   let settled = false;
   const settle = (sent: boolean) => {

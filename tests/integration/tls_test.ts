@@ -11,7 +11,7 @@ import {
   runGatewayProcessToExit,
   startGatewayProcess,
 } from "../_fixtures/gateway_process.ts";
-import { startTestGateway } from "../_fixtures/gateway.ts";
+import { routeConfig, startTestGateway } from "../_fixtures/gateway.ts";
 import { readSettings } from "../../src/runtime/deno/start_from_env.ts";
 
 /**
@@ -59,6 +59,18 @@ async function selfSignedCert(
   return { certPath, keyPath, certPem };
 }
 
+/** A client trusting `certPem` that offers only `protocol` in ALPN. */
+function clientSpeaking(
+  protocol: "http/1.1" | "h2",
+  certPem: string,
+): Deno.HttpClient {
+  return Deno.createHttpClient({
+    caCerts: [certPem],
+    http1: protocol === "http/1.1",
+    http2: protocol === "h2",
+  });
+}
+
 function echoConfig(originUrl: string) {
   return {
     routes: [{
@@ -81,16 +93,8 @@ Deno.test("with a cert and key the gateway serves HTTPS and HTTP/2, and forwards
     config: echoConfig(origin.url),
     env: { GATEWAY_TLS_CERT: certPath, GATEWAY_TLS_KEY: keyPath },
   });
-  const http1 = Deno.createHttpClient({
-    caCerts: [certPem],
-    http1: true,
-    http2: false,
-  });
-  const http2 = Deno.createHttpClient({
-    caCerts: [certPem],
-    http1: false,
-    http2: true,
-  });
+  const http1 = clientSpeaking("http/1.1", certPem);
+  const http2 = clientSpeaking("h2", certPem);
   try {
     const listening = gateway.logs().find((line) => line.msg === "listening");
     assert.equal(listening?.tls, true);
@@ -209,21 +213,10 @@ Deno.test("an HTTP/2 client leaving mid-stream leaves the process serving (Deno 
   await using origin = await Origin.start();
   const { certPath, keyPath, certPem } = await selfSignedCert(dir);
   const gateway = await startGatewayProcess({
-    config: {
-      routes: [{
-        name: "api",
-        path: "/api/*",
-        upstreams: [origin.url],
-        stripPrefix: "/api",
-      }],
-    },
+    config: routeConfig([origin.url]),
     env: { GATEWAY_TLS_CERT: certPath, GATEWAY_TLS_KEY: keyPath },
   });
-  const http2 = Deno.createHttpClient({
-    caCerts: [certPem],
-    http1: false,
-    http2: true,
-  });
+  const http2 = clientSpeaking("h2", certPem);
   try {
     const baseUrl = `https://127.0.0.1:${gateway.port}`;
     const leaving = new AbortController();

@@ -1,8 +1,22 @@
 import assert from "node:assert/strict";
-import { createAccessLog } from "../../../src/observe/access_log.ts";
+import {
+  type AccessLogOptions,
+  createAccessLog,
+} from "../../../src/observe/access_log.ts";
 import { accessEntry } from "../../_fixtures/access_entry.ts";
 
 const entry = accessEntry;
+
+/** An access log whose lines land in `lines`, stamped at the epoch. */
+function collectingLog(options: Omit<AccessLogOptions, "sink" | "now">) {
+  const lines: string[] = [];
+  const write = createAccessLog({
+    now: () => 0,
+    ...options,
+    sink: (line) => lines.push(line),
+  });
+  return { lines, write };
+}
 
 /** A sequence of "random" numbers, cycling; bounded by construction. */
 function sequence(values: number[]): () => number {
@@ -11,11 +25,8 @@ function sequence(values: number[]): () => number {
 }
 
 Deno.test("writes one JSON line with the entry, flags joined or '-'", () => {
-  const lines: string[] = [];
-  const write = createAccessLog({
+  const { lines, write } = collectingLog({
     sampleRate: 1,
-    sink: (l) => lines.push(l),
-    now: () => 0,
   });
   write(entry());
   write(entry({ status: 504, flags: ["UT", "RT"], attempts: 3, ttfbMs: null }));
@@ -33,10 +44,8 @@ Deno.test("writes one JSON line with the entry, flags joined or '-'", () => {
 });
 
 Deno.test("sampling thins out ordinary lines by sampleRate", () => {
-  const lines: string[] = [];
-  const write = createAccessLog({
+  const { lines, write } = collectingLog({
     sampleRate: 0.25,
-    sink: (l) => lines.push(l),
     random: sequence([0.1, 0.3, 0.6, 0.9]),
   });
   for (let i = 0; i < 100; i++) write(entry({ requestId: `r${i}` }));
@@ -45,10 +54,8 @@ Deno.test("sampling thins out ordinary lines by sampleRate", () => {
 });
 
 Deno.test("errors and flagged lines are never sampled out", () => {
-  const lines: string[] = [];
-  const write = createAccessLog({
+  const { lines, write } = collectingLog({
     sampleRate: 0,
-    sink: (l) => lines.push(l),
     random: () => 0.999,
   });
   write(entry({ status: 200 }));
@@ -64,10 +71,8 @@ Deno.test("errors and flagged lines are never sampled out", () => {
 });
 
 Deno.test("sampleRate 1 writes everything without asking for randomness", () => {
-  const lines: string[] = [];
-  const write = createAccessLog({
+  const { lines, write } = collectingLog({
     sampleRate: 1,
-    sink: (l) => lines.push(l),
     random: () => {
       throw new Error("random must not be called");
     },
@@ -86,11 +91,8 @@ Deno.test("a sampleRate outside 0..1 is refused up front", () => {
 });
 
 Deno.test("the line is the entry as JSON.stringify writes it, escapes and WebSocket fields included", () => {
-  const lines: string[] = [];
-  const write = createAccessLog({
+  const { lines, write } = collectingLog({
     sampleRate: 1,
-    sink: (l) => lines.push(l),
-    now: () => 0,
   });
   const odd = entry({
     path: '/a"b\\c\n\u2028ü',

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../_fixtures/fake_clock.ts";
-import { streamBack } from "../../../src/pipeline/stream_back.ts";
+import {
+  streamBack,
+  type StreamBackOptions,
+} from "../../../src/pipeline/stream_back.ts";
 import { Exchange } from "../../../src/pipeline/exchange.ts";
 import {
   ClientGone,
@@ -35,8 +38,18 @@ function upstream(controller: AbortController, ready: boolean) {
   return { response: new Response(body), cancelled };
 }
 
-/** Streams `response` back with a fake clock; records how the exchange ended. */
-function relay(response: Response, controller: AbortController) {
+/**
+ * Streams `response` back with a fake clock; records how the exchange ended.
+ * `runtime` plays what Deno.serve provides: its `completed` promise and its
+ * native pipe (by default neither: every body is relayed).
+ */
+function relay(
+  response: Response,
+  controller: AbortController,
+  runtime: Pick<StreamBackOptions, "nativePipe" | "minBytesPerSecond"> & {
+    completed?: Promise<void>;
+  } = { minBytesPerSecond: null },
+) {
   const clock = new FakeClock();
   const ended: number[] = [];
   const exchange = new Exchange(
@@ -47,6 +60,7 @@ function relay(response: Response, controller: AbortController) {
     clock.now(),
     (_exchange, status) => ended.push(status),
   );
+  exchange.completed = runtime.completed;
   let done = 0;
   const client = streamBack(response, exchange, {
     clock,
@@ -58,7 +72,8 @@ function relay(response: Response, controller: AbortController) {
     headers: [],
     compression: null,
     heartbeatMs: null,
-    minBytesPerSecond: null,
+    minBytesPerSecond: runtime.minBytesPerSecond,
+    nativePipe: runtime.nativePipe,
   });
   return { clock, exchange, ended, client, done: () => done };
 }
@@ -130,30 +145,13 @@ for (const aborted of [false, true]) {
     const controller = new AbortController();
     if (aborted) controller.abort(new UpstreamTimeout("total"));
     const taken: ReadableStream[] = [];
-    const exchange = new Exchange(
-      new Request("http://gw.test/file"),
-      "id",
-      { address: "127.0.0.1", trusted: false, proto: "http" },
-      "127.0.0.1",
-      0,
-      () => {},
-    );
     let sent!: () => void;
-    exchange.completed = new Promise<void>((resolve) => sent = resolve);
+    const completed = new Promise<void>((resolve) => sent = resolve);
     const response = new Response("0123456789", {
       headers: { "content-length": "10" },
     });
-    let done = 0;
-    const client = streamBack(response, exchange, {
-      clock: new FakeClock(),
-      idleMs: IDLE_MS,
-      clientIdleMs: CLIENT_IDLE_MS,
-      abort: (reason) => controller.abort(reason),
-      signal: controller.signal,
-      done: () => done++,
-      headers: [],
-      compression: null,
-      heartbeatMs: null,
+    const { client, done } = relay(response, controller, {
+      completed,
       minBytesPerSecond: 16_384,
       nativePipe: {
         take(body) {
@@ -166,7 +164,7 @@ for (const aborted of [false, true]) {
     assert.equal(taken.length, aborted ? 0 : 1);
     await client.body?.cancel();
     sent();
-    await exchange.completed;
-    assert.equal(done, 1);
+    await completed;
+    assert.equal(done(), 1);
   });
 }
