@@ -16,8 +16,12 @@ export interface BenchPlan {
   warmupSeconds: number;
   /** One wrk slice per proxy per cycle. */
   sliceSeconds: number;
-  /** Interleaved cycles per scenario. */
+  /** Interleaved cycles per scenario; a multiple of `instances`. */
   cycles: number;
+  /** Processes per proxy, loaded in turn cycle by cycle. */
+  instances: number;
+  /** Unmeasured load right before each measured slice. */
+  rewarmSeconds: number;
   /** One continuous wrk run (multi-core section, profile). */
   loadSeconds: number;
   connections: number;
@@ -32,7 +36,7 @@ export interface BenchPlan {
 export const USAGE = `deno task bench [--quick] [--only ${
   PROXY_KINDS.join(",")
 }] [--profile] [--pools]
-  --quick     smoke run: 3 cycles of 1 s slices, 64 MiB body
+  --quick     smoke run: 3 cycles of 1 s slices, one process per proxy, no re-warming, 64 MiB body
   --pools     only the upstream-pool scenario (slow, failing and healthy origin)
   --only      measure only these proxies (multi-core runs with "gateway")
   --profile   also profile the gateway under load (--cpu-prof); writes bench-results/profile.md
@@ -80,7 +84,9 @@ export function parseBenchFlags(args: string[]): BenchPlan {
     poolsOnly,
     warmupSeconds: quick ? 2 : 8,
     sliceSeconds: quick ? 1 : 3,
-    cycles: quick ? 3 : 7,
+    cycles: quick ? 3 : 8,
+    instances: quick ? 1 : 2,
+    rewarmSeconds: quick ? 0 : 1,
     loadSeconds: quick ? 3 : 8,
     connections: 50,
     streamChunks: 50,

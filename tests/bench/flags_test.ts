@@ -3,9 +3,19 @@ import { parseBenchFlags } from "./flags.ts";
 
 Deno.test("parseBenchFlags defaults to every proxy and the full durations", () => {
   const plan = parseBenchFlags([]);
-  assert.deepEqual(plan.proxies, ["floor", "hono", "gateway", "pool", "nginx"]);
+  assert.deepEqual(plan.proxies, [
+    "floor",
+    "control",
+    "hono",
+    "gateway",
+    "pool",
+    "nginx",
+  ]);
   assert.equal(plan.baselineRoot, null);
-  assert.equal(plan.cycles, 7);
+  assert.equal(plan.cycles, 8);
+  assert.equal(plan.instances, 2);
+  assert.equal(plan.rewarmSeconds, 1);
+  assert.equal(plan.cycles % plan.instances, 0, "every instance as often");
   assert.equal(plan.sliceSeconds, 3);
   assert.equal(plan.bigBodyBytes, 2 ** 30);
   assert.equal(plan.profile, false);
@@ -14,7 +24,9 @@ Deno.test("parseBenchFlags defaults to every proxy and the full durations", () =
 Deno.test("parseBenchFlags --quick --only keeps table order and shortens the run", () => {
   const plan = parseBenchFlags(["--quick", "--only", "gateway,floor"]);
   assert.deepEqual(plan.proxies, ["floor", "gateway"]);
-  assert.ok(plan.cycles < 7);
+  assert.ok(plan.cycles < 8);
+  assert.equal(plan.instances, 1);
+  assert.equal(plan.rewarmSeconds, 0);
   assert.ok(plan.bigBodyBytes < 2 ** 30);
   assert.deepEqual(parseBenchFlags(["--only=nginx"]).proxies, ["nginx"]);
 });

@@ -54,12 +54,22 @@ export const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
-/** A listening proxy to load. */
-export interface LoadTarget {
-  kind: ProxyKind;
+/** A listening proxy process to load. */
+export interface ProxyInstance {
   url: string;
   /** Its process, whose CPU time is read around each slice. */
   pid: number;
+}
+
+/**
+ * One proxy, started as several processes: how fast a process runs depends
+ * a few per cent on luck (where its code and heap landed), and that luck
+ * lasts as long as the process. Taking the instances in turn, cycle by
+ * cycle, spreads it over every proxy alike.
+ */
+export interface LoadTarget {
+  kind: ProxyKind;
+  instances: readonly ProxyInstance[];
 }
 
 /** One scenario's slices: per proxy, one wrk result per cycle (cycle order). */
@@ -125,9 +135,11 @@ function rotated<T>(items: readonly T[], by: number): T[] {
 }
 
 /**
- * Warms every target up (the JIT needs seconds: the first ones run ~25 %
+ * Warms every instance up (the JIT needs seconds: the first ones run ~25 %
  * slow), then runs `plan.cycles` cycles per scenario, one wrk slice per
- * target per cycle.
+ * target per cycle, each after `plan.rewarmSeconds` of unmeasured load;
+ * cycle `c` loads instance `c % instances` of each target, so the slices of
+ * one pair come from instances started alike.
  */
 export async function measureInterleaved(
   group: ProcessGroup,
@@ -136,7 +148,7 @@ export async function measureInterleaved(
   clientCpus: string | null,
   log: (line: string) => void,
 ): Promise<ScenarioRun[]> {
-  const wrk = (target: LoadTarget, seconds: number, scenario: Scenario) =>
+  const wrk = (target: ProxyInstance, seconds: number, scenario: Scenario) =>
     runWrk(group, {
       url: `${target.url}/`,
       connections: plan.connections,
@@ -144,11 +156,11 @@ export async function measureInterleaved(
       cpus: clientCpus,
       headers: scenario.headers,
     });
-  log(`  warm-up: ${plan.warmupSeconds} s per proxy`);
-  for (const target of targets) {
+  log(`  warm-up: ${plan.warmupSeconds} s per proxy process`);
+  for (const instance of targets.flatMap((target) => target.instances)) {
     for (const scenario of SCENARIOS) {
       await wrk(
-        target,
+        instance,
         Math.ceil(plan.warmupSeconds / SCENARIOS.length),
         scenario,
       ).catch(() => {}); // a failing proxy shows in its slices
@@ -164,10 +176,17 @@ export async function measureInterleaved(
     for (let cycle = 0; cycle < plan.cycles; cycle++) {
       for (const target of rotated(targets, cycle)) {
         if (failed[target.kind] !== undefined) continue;
+        const instance = target.instances[cycle % target.instances.length];
         try {
-          const cpuBefore = await readCpuMs(target.pid);
-          const result = await wrk(target, plan.sliceSeconds, scenario);
-          const cpuAfter = await readCpuMs(target.pid);
+          // A process idle for a minute runs its first second at half speed
+          // (V8 lets code and heap go cold): it is loaded again, unmeasured,
+          // before the slice that counts.
+          if (plan.rewarmSeconds > 0) {
+            await wrk(instance, plan.rewarmSeconds, scenario);
+          }
+          const cpuBefore = await readCpuMs(instance.pid);
+          const result = await wrk(instance, plan.sliceSeconds, scenario);
+          const cpuAfter = await readCpuMs(instance.pid);
           if (cpuBefore !== null && cpuAfter !== null && result.requests) {
             result.cpuUsPerRequest = (cpuAfter - cpuBefore) * 1000 /
               result.requests;

@@ -10,7 +10,11 @@
  */
 import { type BenchPlan, parseBenchFlags, USAGE } from "./flags.ts";
 import { repoRootPath } from "./gateway.ts";
-import { measureInterleaved } from "./interleaved.ts";
+import {
+  type LoadTarget,
+  measureInterleaved,
+  type ProxyInstance,
+} from "./interleaved.ts";
 import {
   checkProxy,
   measureBigBodies,
@@ -21,12 +25,7 @@ import { type CoreLayout, measureMulticore } from "./multicore.ts";
 import { type ManagedProcess, ProcessGroup } from "./processes.ts";
 import { measurePools, renderPools } from "./pools.ts";
 import { profileGateway } from "./profile.ts";
-import {
-  PROXY_LABELS,
-  type ProxyKind,
-  startBenchServer,
-  startProxy,
-} from "./proxies.ts";
+import { PROXY_LABELS, startBenchServer, startProxy } from "./proxies.ts";
 import { type BenchReport, renderMarkdown, writeReport } from "./report.ts";
 import { ensureTools } from "./tools.ts";
 import { runWebSocketBench } from "./websocket.ts";
@@ -88,8 +87,10 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
         ? "Nothing pinned (taskset missing)."
         : `Proxy pinned to core ${cores.proxy}; wrk, origin and clients on core ${cores.load}.`,
       load:
-        `every proxy running at once; ${plan.warmupSeconds} s warm-up each, then ${plan.cycles} cycles ` +
-        `of wrk -t1 -c${plan.connections} -d${plan.sliceSeconds}s --latency per proxy, order rotating; ` +
+        `every proxy running at once as ${plan.instances} process(es), loaded in turn; ` +
+        `${plan.warmupSeconds} s warm-up each, then ${plan.cycles} cycles ` +
+        `of wrk -t1 -c${plan.connections} -d${plan.sliceSeconds}s --latency per proxy, ` +
+        `each after ${plan.rewarmSeconds} s of unmeasured load, order rotating; ` +
         `ratios per cycle (median [min–max]); 1 KiB responses; stream ${plan.streamChunks} chunks every ` +
         `${plan.streamIntervalMs} ms; big body ${
           plan.bigBodyBytes / 2 ** 20
@@ -110,36 +111,45 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
   const direct = await measureDirect(group, originUrl, plan, cores.load);
   report.direct = direct;
 
-  log("bench: starting every proxy, each on the proxy core");
-  const running: { kind: ProxyKind; url: string; pid: number }[] = [];
+  log(
+    `bench: starting every proxy, ${plan.instances} process(es) each, on the proxy core`,
+  );
+  const running: LoadTarget[] = [];
   const stopping: ManagedProcess[] = [];
   for (const kind of plan.proxies) {
     const label = PROXY_LABELS[kind];
-    const started = await startProxy(
-      kind,
-      group,
-      origin.port,
-      cores.proxy,
-      tools.nginx,
-      plan.baselineRoot,
-    ).then(async (started) => {
-      if ("skipped" in started) return started;
-      stopping.push(started.process);
-      await checkProxy(`http://127.0.0.1:${started.port}`);
-      return started;
-    }).catch((error: Error) => ({
-      skipped: `failed to start: ${error.message}`,
-    }));
-    if ("skipped" in started) {
-      log(`  ${label} skipped: ${started.skipped}`);
-      report.rows.push({ kind, label, skipped: started.skipped });
+    const instances: ProxyInstance[] = [];
+    let skipped: string | undefined;
+    while (instances.length < plan.instances && skipped === undefined) {
+      const started = await startProxy(
+        kind,
+        group,
+        origin.port,
+        cores.proxy,
+        tools.nginx,
+        plan.baselineRoot,
+      ).then(async (started) => {
+        if ("skipped" in started) return started;
+        stopping.push(started.process);
+        await checkProxy(`http://127.0.0.1:${started.port}`);
+        return started;
+      }).catch((error: Error) => ({
+        skipped: `failed to start: ${error.message}`,
+      }));
+      if ("skipped" in started) skipped = started.skipped;
+      else {
+        instances.push({
+          url: `http://127.0.0.1:${started.port}`,
+          pid: started.process.pid,
+        });
+      }
+    }
+    if (skipped !== undefined) {
+      log(`  ${label} skipped: ${skipped}`);
+      report.rows.push({ kind, label, skipped });
       continue;
     }
-    running.push({
-      kind,
-      url: `http://127.0.0.1:${started.port}`,
-      pid: started.process.pid,
-    });
+    running.push({ kind, instances });
     report.rows.push({ kind, label });
   }
   try {
@@ -152,7 +162,12 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
       log,
     );
     log("bench: stream lag");
-    for (const target of running) {
+    // Streams and big bodies: the first process of each proxy.
+    const firsts = running.map(({ kind, instances }) => ({
+      kind,
+      ...instances[0],
+    }));
+    for (const target of firsts) {
       const row = report.rows.find((row) => row.kind === target.kind)!;
       row.addedStreamLagMs = await measureStreamLag(target.url, plan, direct)
         .catch((error) => {
@@ -161,7 +176,7 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
         });
     }
     log(`bench: big body, ${plan.bigBodyBytes} bytes`);
-    const big = await measureBigBodies(group, running, plan, cores.load, log);
+    const big = await measureBigBodies(group, firsts, plan, cores.load, log);
     for (const [kind, result] of big) {
       const row = report.rows.find((row) => row.kind === kind)!;
       if (typeof result === "string") row.error ??= `big body: ${result}`;

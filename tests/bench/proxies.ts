@@ -10,6 +10,7 @@ import {
 /** Every proxy the bench knows, in table order; the floor comes first as the others' yardstick. */
 export const PROXY_KINDS = [
   "floor",
+  "control",
   "hono",
   "gateway",
   "pool",
@@ -27,6 +28,7 @@ export type StartedProxy =
 /** One-line descriptions for the table. */
 export const PROXY_LABELS: Record<ProxyKind, string> = {
   floor: "floor: Deno.serve + fetch",
+  control: "floor again, other processes (A/A: the run's noise)",
   hono: "hono proxy()",
   gateway: "gateway (default policies)",
   pool: "gateway, 2 upstreams (p2c pool)",
@@ -66,6 +68,7 @@ export async function startProxy(
   const origin = { BENCH_ORIGIN: `http://127.0.0.1:${originPort}` };
   switch (kind) {
     case "floor":
+    case "control":
       return await startBenchServer(group, "floor.ts", cpus, origin);
     case "hono":
       return await startBenchServer(group, "hono_proxy.ts", cpus, origin);

@@ -150,6 +150,11 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
   const gateway = report.rows.find((row) => row.kind === "gateway");
   return [
     check(
+      "(the bench itself, A/A: a second floor ÷ the floor, 1 header, within 0.95–1.05×)",
+      loadRatio(single, "control", "floor", rps),
+      (v) => Math.abs(v - 1) <= 0.05,
+    ),
+    check(
       "1 header: req/s ≥ 0.65× floor",
       loadRatio(single, "gateway", "floor", rps),
       (v) => v >= 0.65,
