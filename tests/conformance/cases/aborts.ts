@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openRaw } from "../../_fixtures/raw_client.ts";
+import { openRaw, ReadTimeoutError } from "../../_fixtures/raw_client.ts";
 import { ADMIN_TOKEN, type ConformanceTarget, portOf } from "../target.ts";
 import { requestText, send, textOf } from "./http.ts";
 import { waitForCancel } from "./streaming.ts";
@@ -176,15 +176,27 @@ async function sample(
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
 }
 
-/** Reads the metrics until `series` is `value`; fails after about 10 s. */
+/**
+ * Reads the metrics until `series` is `value`; fails after about 10 s, or
+ * when a second read gets no answer.
+ */
 async function waitForSample(
   target: ConformanceTarget,
   series: string,
   value: number,
 ): Promise<void> {
   let seen = NaN;
+  let unanswered = 0;
   for (let poll = 0; poll < METRICS_POLLS; poll++) {
-    seen = await sample(target, series);
+    try {
+      seen = await sample(target, series);
+    } catch (error) {
+      // Once in a CI run, wrangler dev left the first read after a cut
+      // stream unanswered for 5 s; four runs of the suite alone did not.
+      // One such read is taken as a missed poll, a second fails the test.
+      if (!(error instanceof ReadTimeoutError) || ++unanswered > 1) throw error;
+      continue;
+    }
     if (seen === value) return;
     await new Promise((resolve) => setTimeout(resolve, METRICS_POLL_MS));
   }
