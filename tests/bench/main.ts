@@ -25,7 +25,12 @@ import { type CoreLayout, measureMulticore } from "./multicore.ts";
 import { type ManagedProcess, ProcessGroup } from "./processes.ts";
 import { measurePools, renderPools } from "./pools.ts";
 import { profileGateway } from "./profile.ts";
-import { PROXY_LABELS, startBenchServer, startProxy } from "./proxies.ts";
+import {
+  PROXY_LABELS,
+  type ProxyKind,
+  startBenchServer,
+  startProxy,
+} from "./proxies.ts";
 import { type BenchReport, renderMarkdown, writeReport } from "./report.ts";
 import { ensureTools } from "./tools.ts";
 import { runWebSocketBench } from "./websocket.ts";
@@ -67,6 +72,50 @@ function coreLayout(cpuCount: number, canPin: boolean): CoreLayout {
     return { load: "0", proxy: "0", all: "0" };
   }
   return { load: "0", proxy: "1", all: `0-${cpuCount - 1}` };
+}
+
+/** What {@linkcode startInstances} needs besides the proxy's kind. */
+interface StartInstancesOptions {
+  group: ProcessGroup;
+  originPort: number;
+  cpus: string | null;
+  nginxInstalled: boolean;
+  baselineRoot: string | null;
+  /** How many processes. */
+  count: number;
+  /** Every started process is added here, to be stopped at the end. */
+  stopping: ManagedProcess[];
+}
+
+/** Starts `count` answering processes of one proxy, or says why not. */
+async function startInstances(
+  kind: ProxyKind,
+  options: StartInstancesOptions,
+): Promise<LoadTarget | { skipped: string }> {
+  const instances: ProxyInstance[] = [];
+  while (instances.length < options.count) {
+    const started = await startProxy(
+      kind,
+      options.group,
+      options.originPort,
+      options.cpus,
+      options.nginxInstalled,
+      options.baselineRoot,
+    ).then(async (started) => {
+      if ("skipped" in started) return started;
+      options.stopping.push(started.process);
+      await checkProxy(`http://127.0.0.1:${started.port}`);
+      return started;
+    }).catch((error: Error) => ({
+      skipped: `failed to start: ${error.message}`,
+    }));
+    if ("skipped" in started) return started;
+    instances.push({
+      url: `http://127.0.0.1:${started.port}`,
+      pid: started.process.pid,
+    });
+  }
+  return { kind, instances };
 }
 
 async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
@@ -118,38 +167,21 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
   const stopping: ManagedProcess[] = [];
   for (const kind of plan.proxies) {
     const label = PROXY_LABELS[kind];
-    const instances: ProxyInstance[] = [];
-    let skipped: string | undefined;
-    while (instances.length < plan.instances && skipped === undefined) {
-      const started = await startProxy(
-        kind,
-        group,
-        origin.port,
-        cores.proxy,
-        tools.nginx,
-        plan.baselineRoot,
-      ).then(async (started) => {
-        if ("skipped" in started) return started;
-        stopping.push(started.process);
-        await checkProxy(`http://127.0.0.1:${started.port}`);
-        return started;
-      }).catch((error: Error) => ({
-        skipped: `failed to start: ${error.message}`,
-      }));
-      if ("skipped" in started) skipped = started.skipped;
-      else {
-        instances.push({
-          url: `http://127.0.0.1:${started.port}`,
-          pid: started.process.pid,
-        });
-      }
-    }
-    if (skipped !== undefined) {
-      log(`  ${label} skipped: ${skipped}`);
-      report.rows.push({ kind, label, skipped });
+    const started = await startInstances(kind, {
+      group,
+      originPort: origin.port,
+      cpus: cores.proxy,
+      nginxInstalled: tools.nginx,
+      baselineRoot: plan.baselineRoot,
+      count: plan.instances,
+      stopping,
+    });
+    if ("skipped" in started) {
+      log(`  ${label} skipped: ${started.skipped}`);
+      report.rows.push({ kind, label, skipped: started.skipped });
       continue;
     }
-    running.push({ kind, instances });
+    running.push(started);
     report.rows.push({ kind, label });
   }
   try {
