@@ -89,7 +89,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   for (const rt of deps.routes) {
-    app.all(rt.route.path, (c) => proxy(c.req.raw, c.env, rt, deps));
+    // The exchange holds the request: `c.req` would build a HonoRequest.
+    app.all(rt.route.path, (c) => proxy(c.env.request, c.env, rt, deps));
   }
 
   app.notFound((c) => {

@@ -432,10 +432,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       exchange.clientAcceptEncoding = client.acceptEncoding;
       inflight++;
       const response = await app.fetch(request, exchange);
-      if (!response.headers.has("x-request-id")) {
-        response.headers.set("x-request-id", exchange.requestId);
+      // A streamed response (a body, a WebSocket's 101) carries it already.
+      if (!exchange.streaming) {
+        if (!response.headers.has("x-request-id")) {
+          response.headers.set("x-request-id", exchange.requestId);
+        }
+        exchange.finish(response.status);
       }
-      if (!exchange.streaming) exchange.finish(response.status);
       return response;
     },
     startDrain() {

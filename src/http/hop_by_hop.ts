@@ -1,3 +1,5 @@
+import { type HeaderRecord, setHeader } from "./header_record.ts";
+
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection, so an
  * intermediary must not forward them. Deno's `fetch` forwards whatever it is
@@ -42,18 +44,45 @@ export function connectionListed(headers: Headers): Set<string> | null {
 const SET_ON_RESPONSE = new Set(["x-request-id", "x-gateway-attempts"]);
 
 /**
- * The response headers to pass back, as name/value pairs (validated once by
- * `Response`): without hop-by-hop ones, without headers that advertise the
- * upstream's software, without those the gateway sets itself, and without a
- * `Content-Length` sent beside `Transfer-Encoding` (RFC 9112 §6.3: the
- * transfer coding frames the body; passing the length on would cut it).
+ * Response headers to pass back: a record (see `header_record.ts`) with one
+ * value per name, and each `Set-Cookie` apart, the one field whose values
+ * cannot be joined into one.
  */
-export function forwardableResponseHeaders(
-  upstream: Headers,
-): [string, string][] {
+export interface ResponseHeaders {
+  fields: HeaderRecord;
+  /** Every `Set-Cookie` value in order; `null` when there is none. */
+  setCookies: string[] | null;
+}
+
+/**
+ * The response headers to pass back: without hop-by-hop ones, without
+ * headers that advertise the upstream's software, without those the gateway
+ * sets itself, and without a `Content-Length` sent beside
+ * `Transfer-Encoding` (RFC 9112 §6.3: the transfer coding frames the body;
+ * passing the length on would cut it).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { forwardableResponseHeaders } from "./hop_by_hop.ts";
+ * const upstream = new Headers([
+ *   ["content-type", "text/plain"],
+ *   ["connection", "x-trace"],
+ *   ["x-trace", "1"],
+ *   ["set-cookie", "a=1"],
+ *   ["set-cookie", "b=2"],
+ * ]);
+ * assert.deepEqual(forwardableResponseHeaders(upstream), {
+ *   fields: { "content-type": "text/plain" },
+ *   setCookies: ["a=1", "b=2"],
+ * });
+ * ```
+ */
+export function forwardableResponseHeaders(upstream: Headers): ResponseHeaders {
   const listed = connectionListed(upstream);
   const chunked = upstream.has("transfer-encoding");
-  const out: [string, string][] = [];
+  const fields: HeaderRecord = {};
+  let setCookies: string[] | null = null;
   // forEach, not for…of: Deno's Headers iterator costs ~15× more per header.
   upstream.forEach((value, name) => {
     if (
@@ -61,9 +90,33 @@ export function forwardableResponseHeaders(
       name === "server" || name === "x-powered-by" ||
       (chunked && name === "content-length")
     ) return;
-    out.push([name, value]);
+    if (name === "set-cookie") (setCookies ??= []).push(value);
+    else setHeader(fields, name, value);
   });
-  return out;
+  return { fields, setCookies };
+}
+
+/**
+ * `headers` as `Response` takes them: the record alone when there is no
+ * `Set-Cookie` (the common case, and the cheapest), else name/value pairs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { responseHeadersInit } from "./hop_by_hop.ts";
+ * const response = new Response(null, {
+ *   headers: responseHeadersInit({ fields: { a: "1" }, setCookies: ["c=1", "d=2"] }),
+ * });
+ * assert.deepEqual(response.headers.getSetCookie(), ["c=1", "d=2"]);
+ * assert.equal(response.headers.get("a"), "1");
+ * ```
+ */
+export function responseHeadersInit(headers: ResponseHeaders): HeadersInit {
+  const { fields, setCookies } = headers;
+  if (setCookies === null) return fields;
+  const pairs = Object.entries(fields);
+  for (const value of setCookies) pairs.push(["set-cookie", value]);
+  return pairs;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { type HeaderRecord, setHeader } from "./header_record.ts";
 import { connectionListed, HOP_BY_HOP } from "./hop_by_hop.ts";
 
 /** What the gateway knows about the connection a request came in on. */
@@ -38,8 +39,9 @@ const FORWARDING = new Set([
  * `remove` dropped (credentials the gateway consumed), X-Forwarded-* appended
  * or set, request id and trace context set.
  *
- * Returned as name/value pairs: `fetch` validates them once, where a
- * `Headers` object would be validated on every append and again on copy.
+ * Returned as a header record (see `header_record.ts`): `fetch` validates
+ * it once, where a `Headers` object would be validated on every append and
+ * again on copy. Repeated names arrive joined from Deno's `Headers`.
  *
  * `Accept-Encoding: identity` goes upstream because Deno's `fetch` decodes
  * gzip/br bodies while keeping their `Content-Encoding`/`Content-Length`
@@ -53,9 +55,9 @@ export function upstreamRequestHeaders(
   /** `null` when a tracer injects its own into `fetch`. */
   traceparent: string | null,
   remove: ReadonlySet<string>,
-): [string, string][] {
+): HeaderRecord {
   const listed = connectionListed(incoming);
-  const out: [string, string][] = [];
+  const out: HeaderRecord = {};
   let forwardedFor: string | null = null;
   let forwardedProto = false, forwardedHost = false;
   // forEach, not for…of: Deno's Headers iterator costs ~15× more per header.
@@ -73,18 +75,23 @@ export function upstreamRequestHeaders(
       if (name === "x-forwarded-proto") forwardedProto = true;
       if (name === "x-forwarded-host") forwardedHost = true;
     }
-    out.push([name, value]);
+    // The one name Deno's Headers yields once per value; on a request it
+    // is just a repeated field, joined like the others.
+    if (name === "set-cookie" && Object.hasOwn(out, name)) {
+      value = `${out[name]}, ${value}`;
+    }
+    setHeader(out, name, value);
   });
   if (peer.address !== undefined) {
-    out.push([
-      "x-forwarded-for",
-      forwardedFor === null ? peer.address : `${forwardedFor}, ${peer.address}`,
-    ]);
-  } else if (forwardedFor !== null) out.push(["x-forwarded-for", forwardedFor]);
-  if (!forwardedProto) out.push(["x-forwarded-proto", peer.proto]);
+    out["x-forwarded-for"] = forwardedFor === null
+      ? peer.address
+      : `${forwardedFor}, ${peer.address}`;
+  } else if (forwardedFor !== null) out["x-forwarded-for"] = forwardedFor;
+  if (!forwardedProto) out["x-forwarded-proto"] = peer.proto;
   const host = incoming.get("host");
-  if (host !== null && !forwardedHost) out.push(["x-forwarded-host", host]);
-  out.push(["x-request-id", requestId], ["accept-encoding", "identity"]);
-  if (traceparent !== null) out.push(["traceparent", traceparent]);
+  if (host !== null && !forwardedHost) out["x-forwarded-host"] = host;
+  out["x-request-id"] = requestId;
+  out["accept-encoding"] = "identity";
+  if (traceparent !== null) out["traceparent"] = traceparent;
   return out;
 }

@@ -1,3 +1,4 @@
+import type { HeaderRecord } from "../http/header_record.ts";
 import type { Clock } from "../resilience/clock.ts";
 import { isTimeout, UpstreamTimeout } from "./abort_reasons.ts";
 import { awaitFirstByte } from "./first_byte.ts";
@@ -14,7 +15,7 @@ export type AttemptOutcome =
 export interface AttemptOptions {
   url: string;
   method: string;
-  headers: [string, string][];
+  headers: HeaderRecord;
   body: BodyInit | null;
   /** Aborted by the headers timeout here, and by the exchange (client gone, total deadline). */
   controller: AbortController;

@@ -1,6 +1,7 @@
 import type { CompressionPolicy, Encoding } from "../config/types.ts";
 import { negotiateEncoding } from "../http/accept_encoding.ts";
 import { isCompressibleType } from "../http/compressible.ts";
+import type { HeaderRecord } from "../http/header_record.ts";
 
 /** Statuses whose body is not a whole representation, or is absent. */
 const NEVER_COMPRESSED = new Set([204, 206, 304]);
@@ -25,66 +26,58 @@ const NEVER_COMPRESSED = new Set([204, 206, 304]);
  * import type { CompressionPolicy } from "../config/types.ts";
  * import { chooseEncoding } from "./choose_encoding.ts";
  *
- * const headers: [string, string][] = [
- *   ["content-type", "application/json"],
- *   ["content-length", "4096"],
- * ];
+ * const headers = {
+ *   "content-type": "application/json",
+ *   "content-length": "4096",
+ * };
  * const policy: CompressionPolicy = { encodings: ["br", "gzip"], minBytes: 1024 };
  * assert.equal(
  *   chooseEncoding(policy, () => "gzip", 200, headers),
  *   "gzip",
  * );
- * assert.deepEqual(headers, [
- *   ["content-type", "application/json"],
- *   ["vary", "Accept-Encoding"],
- *   ["content-encoding", "gzip"],
- * ]);
+ * assert.deepEqual(headers, {
+ *   "content-type": "application/json",
+ *   "vary": "Accept-Encoding",
+ *   "content-encoding": "gzip",
+ * });
  * ```
  */
 export function chooseEncoding(
   policy: CompressionPolicy,
   acceptEncoding: () => string | null,
   status: number,
-  headers: [string, string][],
+  headers: HeaderRecord,
 ): Encoding | null {
   if (NEVER_COMPRESSED.has(status)) return null;
-  let contentType: string | null = null;
-  let length = -1;
-  for (const [name, value] of headers) {
-    if (name === "content-encoding") return null;
-    if (name === "content-type") contentType = value;
-    else if (name === "content-length") length = Number(value);
-    else if (name === "cache-control" && /no-transform/i.test(value)) {
-      return null;
-    }
+  if (headers["content-encoding"] !== undefined) return null;
+  const cacheControl = headers["cache-control"];
+  if (cacheControl !== undefined && /no-transform/i.test(cacheControl)) {
+    return null;
   }
-  if (!isCompressibleType(contentType)) return null;
+  if (!isCompressibleType(headers["content-type"] ?? null)) return null;
+  const length = Number(headers["content-length"] ?? -1);
   if (length >= 0 && length < policy.minBytes) return null;
   addVary(headers);
   const encoding = negotiateEncoding(acceptEncoding(), policy.encodings);
   if (encoding === null) return null;
-  for (let i = headers.length - 1; i >= 0; i--) {
-    const pair = headers[i];
-    if (pair[0] === "content-length") headers.splice(i, 1);
-    else if (pair[0] === "etag" && !pair[1].startsWith("W/")) {
-      pair[1] = `W/${pair[1]}`;
-    }
+  delete headers["content-length"];
+  const etag = headers["etag"];
+  if (etag !== undefined && !etag.startsWith("W/")) {
+    headers["etag"] = `W/${etag}`;
   }
-  headers.push(["content-encoding", encoding]);
+  headers["content-encoding"] = encoding;
   return encoding;
 }
 
 /** Adds `Accept-Encoding` to `Vary` unless it is there already (or `*`). */
-function addVary(headers: [string, string][]): void {
-  for (const pair of headers) {
-    if (pair[0] !== "vary") continue;
-    if (
-      pair[1].trim() === "*" || /(^|,)\s*accept-encoding\s*(,|$)/i.test(pair[1])
-    ) {
-      return;
-    }
-    pair[1] = `${pair[1]}, Accept-Encoding`;
+function addVary(headers: HeaderRecord): void {
+  const vary = headers["vary"];
+  if (vary === undefined) {
+    headers["vary"] = "Accept-Encoding";
     return;
   }
-  headers.push(["vary", "Accept-Encoding"]);
+  if (vary.trim() === "*" || /(^|,)\s*accept-encoding\s*(,|$)/i.test(vary)) {
+    return;
+  }
+  headers["vary"] = `${vary}, Accept-Encoding`;
 }

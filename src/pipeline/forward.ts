@@ -2,6 +2,7 @@ import { GatewayError, isGatewayError } from "../errors.ts";
 import { rewriteRedirect } from "../http/rewrite_location.ts";
 import { splitTarget } from "../http/split_target.ts";
 import type { TraceContinuer } from "../http/traceparent.ts";
+import type { HeaderRecord } from "../http/header_record.ts";
 import { upstreamBaseHeaders } from "./upstream_base_headers.ts";
 import { upstreamUrl } from "../http/upstream_url.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
@@ -174,10 +175,8 @@ interface UpstreamTarget {
   method: string;
   pathname: string;
   search: string;
-  /** One array for every attempt; its last pair is `deadline`. */
-  headers: [string, string][];
-  /** `x-request-deadline-ms`, set afresh for each attempt. */
-  deadline: [string, string];
+  /** One record for every attempt; `x-request-deadline-ms` is set afresh for each. */
+  headers: HeaderRecord;
 }
 
 function upstreamTarget(
@@ -196,13 +195,8 @@ function upstreamTarget(
     deps,
   );
   const maxForwards = maxForwardsUpstream(request);
-  if (maxForwards !== null) {
-    const at = headers.findIndex(([name]) => name === "max-forwards");
-    if (at >= 0) headers[at][1] = maxForwards;
-  }
-  const deadline: [string, string] = ["x-request-deadline-ms", ""];
-  headers.push(deadline);
-  return { method: request.method, pathname, search, headers, deadline };
+  if (maxForwards !== null) headers["max-forwards"] = maxForwards;
+  return { method: request.method, pathname, search, headers };
 }
 
 /** What the attempts of one exchange share. */
@@ -242,8 +236,8 @@ async function sendAttempt(
   const { timeouts } = rt.route.policy;
   const remainingMs = exchange.startedAt + timeouts.totalMs - deps.clock.now();
   rt.pool.started(index);
-  // fetch copies the headers when called: one array serves every attempt.
-  target.deadline[1] = String(Math.max(0, remainingMs));
+  // fetch copies the headers when called: one record serves every attempt.
+  target.headers["x-request-deadline-ms"] = String(Math.max(0, remainingMs));
   const outcome = await attemptOnce({
     url,
     method: target.method,
@@ -342,12 +336,10 @@ function responseHeaders(
   exchange: Exchange,
   upstreamMs: number,
   serverTiming: boolean,
-): [string, string][] {
-  const headers: [string, string][] = [
-    ["x-gateway-attempts", String(exchange.attempts)],
-  ];
-  if (serverTiming) {
-    headers.push(["server-timing", `upstream;dur=${upstreamMs}`]);
-  }
+): HeaderRecord {
+  const headers: HeaderRecord = {
+    "x-gateway-attempts": String(exchange.attempts),
+  };
+  if (serverTiming) headers["server-timing"] = `upstream;dur=${upstreamMs}`;
   return headers;
 }

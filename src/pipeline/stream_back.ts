@@ -1,8 +1,10 @@
 import type { CompressionPolicy, Encoding } from "../config/types.ts";
 import { createChunkEncoder } from "../http/chunk_encoder.ts";
+import type { HeaderRecord } from "../http/header_record.ts";
 import {
   declaredLength,
   forwardableResponseHeaders,
+  responseHeadersInit,
 } from "../http/hop_by_hop.ts";
 import type { Clock } from "../resilience/clock.ts";
 import { idleWatchdog } from "../resilience/idle_watchdog.ts";
@@ -40,7 +42,7 @@ export interface StreamBackOptions {
   /** Runs once when the body ended, failed or was cancelled: releases permits and timers. */
   done(): void;
   /** Extra response headers (attempt count, Server-Timing). */
-  headers: [string, string][];
+  headers: HeaderRecord;
   /** Maps a `Location` pointing into the upstream to the gateway's address. */
   rewriteLocation?: (location: string) => string;
   /** The route's `compression` policy; `null`: bodies go as they are. */
@@ -66,24 +68,24 @@ export function streamBack(
   options: StreamBackOptions,
 ): Response {
   const headers = forwardableResponseHeaders(upstream.headers);
-  if (options.rewriteLocation) {
-    for (const pair of headers) {
-      if (pair[0] === "location") pair[1] = options.rewriteLocation(pair[1]);
-    }
+  const { fields } = headers;
+  if (options.rewriteLocation && fields.location !== undefined) {
+    fields.location = options.rewriteLocation(fields.location);
   }
-  headers.push(...options.headers, ["x-request-id", exchange.requestId]);
+  for (const name in options.headers) fields[name] = options.headers[name];
+  fields["x-request-id"] = exchange.requestId;
   const encoding = options.compression === null || upstream.body === null
     ? null
     : chooseEncoding(
       options.compression,
       () => exchange.acceptEncoding(),
       upstream.status,
-      headers,
+      fields,
     );
   const init = {
     status: upstream.status,
     statusText: upstream.statusText,
-    headers,
+    headers: responseHeadersInit(headers),
   };
   if (upstream.body === null) {
     options.done();
@@ -111,7 +113,11 @@ export function streamBack(
       });
     }
   }
-  return relayBody(upstream.body, init, exchange, options, encoding);
+  const eventStream = isEventStream(fields["content-type"] ?? null);
+  return relayBody(upstream.body, init, exchange, options, {
+    encoding,
+    eventStream,
+  });
 }
 
 /**
@@ -123,7 +129,11 @@ function relayBody(
   init: ResponseInit & { status: number },
   exchange: Exchange,
   options: StreamBackOptions,
-  encoding: Encoding | null,
+  { encoding, eventStream }: {
+    encoding: Encoding | null;
+    /** `Content-Type: text/event-stream`: SSE heartbeats may go in the gaps. */
+    eventStream: boolean;
+  },
 ): Response {
   const { clock, signal } = options;
   const reader = upstreamBody.getReader();
@@ -189,9 +199,7 @@ function relayBody(
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       client = controller;
-      if (options.heartbeatMs === null || !isEventStream(contentType(init))) {
-        return;
-      }
+      if (options.heartbeatMs === null || !eventStream) return;
       heartbeat = sseHeartbeat(clock, options.heartbeatMs, {
         isWaiting: () => reading && !ended,
         send(bytes) {
@@ -259,14 +267,6 @@ function closeQuietly(stream: ReadableStreamDefaultController<Uint8Array>) {
   } catch {
     // Cancelled: closed already.
   }
-}
-
-/** The `content-type` among the response headers about to be sent. */
-function contentType(init: ResponseInit): string | null {
-  for (const [name, value] of init.headers as [string, string][]) {
-    if (name === "content-type") return value;
-  }
-  return null;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { type HeaderRecord, setHeader } from "../http/header_record.ts";
 import { continueTrace } from "../http/traceparent.ts";
 import { upstreamRequestHeaders } from "../http/upstream_headers.ts";
 import { appendVia } from "../http/via.ts";
@@ -19,7 +20,7 @@ export function upstreamBaseHeaders(
   rt: RouteRuntime,
   extra: readonly [string, string][],
   deps: Pick<ForwardDeps, "continueTrace" | "via">,
-): [string, string][] {
+): HeaderRecord {
   const trace = deps.continueTrace?.(request, rt.route) ??
     continueTrace(request.headers.get("traceparent"));
   exchange.traceId = trace.traceId;
@@ -30,7 +31,7 @@ export function upstreamBaseHeaders(
     trace.traceparent,
     rt.removedHeaders,
   );
-  for (const pair of extra) headers.push(pair);
-  headers.push(["via", appendVia(request.headers.get("via"), deps.via)]);
+  for (const [name, value] of extra) setHeader(headers, name, value);
+  headers["via"] = appendVia(request.headers.get("via"), deps.via);
   return headers;
 }

@@ -8,7 +8,10 @@
  */
 
 import { GatewayError } from "../errors.ts";
-import { forwardableResponseHeaders } from "../http/hop_by_hop.ts";
+import {
+  forwardableResponseHeaders,
+  responseHeadersInit,
+} from "../http/hop_by_hop.ts";
 import { splitTarget } from "../http/split_target.ts";
 import { upstreamBaseHeaders } from "../pipeline/upstream_base_headers.ts";
 import { upstreamUrl } from "../http/upstream_url.ts";
@@ -142,13 +145,13 @@ async function connectUpstream(
   claimHeaders: [string, string][],
   deps: WebSocketDeps,
 ): Promise<Connected | { kind: "failed"; reason: unknown }> {
-  const headers = upstreamBaseHeaders(
+  const headers = Object.entries(upstreamBaseHeaders(
     request,
     exchange,
     rt,
     claimHeaders,
     deps,
-  ).filter(([name]) =>
+  )).filter(([name]) =>
     !HANDSHAKE_HEADERS.has(name) && name !== "accept-encoding"
   );
   const controller = new AbortController();
@@ -189,7 +192,7 @@ function refusal(
   return new Response(upstream.body, {
     status: upstream.status,
     statusText: upstream.statusText,
-    headers: forwardableResponseHeaders(upstream.headers),
+    headers: responseHeadersInit(forwardableResponseHeaders(upstream.headers)),
   });
 }
 

@@ -69,7 +69,7 @@ function relay(
     abort: (reason) => controller.abort(reason),
     signal: controller.signal,
     done: () => done++,
-    headers: [],
+    headers: {},
     compression: null,
     heartbeatMs: null,
     minBytesPerSecond: runtime.minBytesPerSecond,
