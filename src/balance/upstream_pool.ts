@@ -77,14 +77,33 @@ export class UpstreamPool {
    * `exclude` (the upstream that just failed) last; rejected only when every
    * upstream is out.
    */
-  async admit(exclude: number): Promise<AdmittedOrRejected> {
-    let soonest = Infinity;
+  admit(exclude: number): AdmittedOrRejected | Promise<AdmittedOrRejected> {
     const picked = this.balancer.pick(this.isOut, exclude);
-    if (picked !== NONE) {
-      const admission = await this.#breakers[picked].admit();
-      if (admission.allowed) return { ...admission, index: picked };
-      soonest = admission.retryAfterMs;
-    }
+    if (picked === NONE) return this.#admitAnother(exclude, picked, Infinity);
+    const admission = this.#breakers[picked].admit();
+    // Synchronous unless a half-open probe goes to the store: the common
+    // case costs no promise.
+    return admission instanceof Promise
+      ? admission.then((settled) => this.#picked(settled, exclude, picked))
+      : this.#picked(admission, exclude, picked);
+  }
+
+  #picked(
+    admission: Admission,
+    exclude: number,
+    picked: number,
+  ): AdmittedOrRejected | Promise<AdmittedOrRejected> {
+    if (admission.allowed) return { ...admission, index: picked };
+    return this.#admitAnother(exclude, picked, admission.retryAfterMs);
+  }
+
+  /** The list-order fallback of `admit` once the balancer's pick was refused (or there was none). */
+  async #admitAnother(
+    exclude: number,
+    picked: number,
+    retryAfterMs: number,
+  ): Promise<AdmittedOrRejected> {
+    let soonest = retryAfterMs;
     const n = this.balancer.size;
     for (let pass = 0; pass < 3; pass++) {
       for (let i = 0; i < n; i++) {

@@ -167,7 +167,13 @@ function num(value: number | null): string | number {
   return value !== null && Number.isFinite(value) ? value : "null";
 }
 
+/** What `JSON.stringify` would escape in a string: quotes, backslashes, controls, lone surrogates. */
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 /** A string field as JSON (quoted and escaped), or `null`. */
 function text(value: string | null): string {
-  return value === null ? "null" : JSON.stringify(value);
+  if (value === null) return "null";
+  // Ids, methods, routes and paths rarely need escaping, and the test is
+  // cheaper than the serializer.
+  return ESCAPED.test(value) ? JSON.stringify(value) : `"${value}"`;
 }

@@ -115,7 +115,9 @@ export async function forward(
       aborter,
       target: upstreamTarget(request, exchange, rt, extraHeaders, deps),
     };
-    const first = await rt.pool.admit(NONE);
+    const admitting = rt.pool.admit(NONE);
+    // No await when the breaker answered from local state.
+    const first = admitting instanceof Promise ? await admitting : admitting;
     if (!first.allowed) throw circuitOpen(first.retryAfterMs, exchange);
     admission = first;
     for (;;) {
@@ -131,11 +133,12 @@ export async function forward(
         const failed = response.status >= 500;
         admission.report({ failure: failed, durationMs });
         metrics.attempt(route, upstream.url, failed ? "http_error" : "success");
-        plan = await retries.shouldRetryHeaders(
+        const planning = retries.shouldRetryHeaders(
           response,
           body.replayable,
           admission,
         );
+        plan = planning === null ? null : await planning;
         if (plan === null) {
           const options = streamOptions(ctx, outcome, controller, finish);
           return streamBack(response, exchange, options);

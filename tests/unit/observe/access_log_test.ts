@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   type AccessLogOptions,
   createAccessLog,
@@ -120,5 +121,33 @@ Deno.test("the line is the entry as JSON.stringify writes it, escapes and WebSoc
       ...odd,
       flags: "CD",
     }),
+  );
+});
+
+Deno.test("any path or id is written exactly as JSON.stringify writes it (lone surrogates and controls too)", () => {
+  const { lines, write } = collectingLog({ sampleRate: 1 });
+  fc.assert(
+    fc.property(
+      // Any UTF-16 code units: lone surrogates and controls included.
+      fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 24 })
+        .map((units) => String.fromCharCode(...units)),
+      fc.string({ unit: "grapheme-composite", maxLength: 12 }),
+      (path, requestId) => {
+        lines.length = 0;
+        const odd = entry({ path, requestId });
+        write(odd);
+        assert.equal(
+          lines[0],
+          JSON.stringify({
+            time: "1970-01-01T00:00:00.000Z",
+            level: "info",
+            msg: "access",
+            ...odd,
+            flags: "-",
+          }),
+        );
+      },
+    ),
+    { numRuns: 500 },
   );
 });
