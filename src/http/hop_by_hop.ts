@@ -31,7 +31,11 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
  */
 export function connectionListed(headers: Headers): Set<string> | null {
   const value = headers.get("connection");
-  if (value === null) return null;
+  return value === null ? null : listedNames(value);
+}
+
+/** The lower-case names in a `Connection` value. */
+function listedNames(value: string): Set<string> {
   const names = new Set<string>();
   for (const token of value.split(",")) {
     const name = token.trim().toLowerCase();
@@ -52,12 +56,19 @@ export interface ResponseHeaders {
   fields: HeaderRecord;
   /** Every `Set-Cookie` value in order; `null` when there is none. */
   setCookies: string[] | null;
+  /**
+   * The body length the upstream declared, `NaN` when unknown: a
+   * `Content-Length` beside `Transfer-Encoding` declares nothing (RFC 9112
+   * §6.3).
+   */
+  length: number;
 }
 
 /**
- * The response headers to pass back: without hop-by-hop ones, without
- * headers that advertise the upstream's software, without those the gateway
- * sets itself, and without a `Content-Length` sent beside
+ * The response headers to pass back, in one pass over the upstream's:
+ * without hop-by-hop ones (the fixed set and whatever `Connection` names),
+ * without headers that advertise the upstream's software, without those the
+ * gateway sets itself, and without a `Content-Length` sent beside
  * `Transfer-Encoding` (RFC 9112 §6.3: the transfer coding frames the body;
  * passing the length on would cut it).
  *
@@ -67,33 +78,57 @@ export interface ResponseHeaders {
  * import { forwardableResponseHeaders } from "./hop_by_hop.ts";
  * const upstream = new Headers([
  *   ["content-type", "text/plain"],
+ *   ["content-length", "5"],
  *   ["connection", "x-trace"],
  *   ["x-trace", "1"],
  *   ["set-cookie", "a=1"],
  *   ["set-cookie", "b=2"],
  * ]);
  * assert.deepEqual(forwardableResponseHeaders(upstream), {
- *   fields: { "content-type": "text/plain" },
+ *   fields: { "content-length": "5", "content-type": "text/plain" },
  *   setCookies: ["a=1", "b=2"],
+ *   length: 5,
  * });
+ * const chunked = forwardableResponseHeaders(new Headers({
+ *   "content-length": "5",
+ *   "transfer-encoding": "chunked",
+ * }));
+ * assert.deepEqual(chunked.fields, {});
+ * assert.ok(Number.isNaN(chunked.length));
  * ```
  */
 export function forwardableResponseHeaders(upstream: Headers): ResponseHeaders {
-  const listed = connectionListed(upstream);
-  const chunked = upstream.has("transfer-encoding");
   const fields: HeaderRecord = {};
   let setCookies: string[] | null = null;
+  let connection: string | null = null;
+  let contentLength: string | null = null;
+  let chunked = false;
   // forEach, not for…of: Deno's Headers iterator costs ~15× more per header.
   upstream.forEach((value, name) => {
+    if (name === "content-length") contentLength = value;
+    else if (name === "connection") connection = value;
+    else if (name === "transfer-encoding") chunked = true;
     if (
-      HOP_BY_HOP.has(name) || listed?.has(name) || SET_ON_RESPONSE.has(name) ||
-      name === "server" || name === "x-powered-by" ||
-      (chunked && name === "content-length")
+      HOP_BY_HOP.has(name) || SET_ON_RESPONSE.has(name) ||
+      name === "server" || name === "x-powered-by"
     ) return;
     if (name === "set-cookie") (setCookies ??= []).push(value);
     else setHeader(fields, name, value);
   });
-  return { fields, setCookies };
+  // Rare, so handled after the pass: names `Connection` lists (they may
+  // sort before it), and a length the transfer coding overrides.
+  if (connection !== null) {
+    for (const name of listedNames(connection)) {
+      if (name === "set-cookie") setCookies = null;
+      else if (Object.hasOwn(fields, name)) delete fields[name];
+    }
+  }
+  if (chunked && contentLength !== null) delete fields["content-length"];
+  return {
+    fields,
+    setCookies,
+    length: chunked ? NaN : Number(contentLength ?? NaN),
+  };
 }
 
 /**
@@ -111,30 +146,12 @@ export function forwardableResponseHeaders(upstream: Headers): ResponseHeaders {
  * assert.equal(response.headers.get("a"), "1");
  * ```
  */
-export function responseHeadersInit(headers: ResponseHeaders): HeadersInit {
+export function responseHeadersInit(
+  headers: Pick<ResponseHeaders, "fields" | "setCookies">,
+): HeadersInit {
   const { fields, setCookies } = headers;
   if (setCookies === null) return fields;
   const pairs = Object.entries(fields);
   for (const value of setCookies) pairs.push(["set-cookie", value]);
   return pairs;
-}
-
-/**
- * The body length the upstream declared, `NaN` when unknown: a
- * `Content-Length` beside `Transfer-Encoding` declares nothing (RFC 9112 §6.3).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { declaredLength } from "./hop_by_hop.ts";
- * assert.equal(declaredLength(new Headers({ "content-length": "5" })), 5);
- * assert.ok(Number.isNaN(declaredLength(new Headers({
- *   "content-length": "5",
- *   "transfer-encoding": "chunked",
- * }))));
- * ```
- */
-export function declaredLength(upstream: Headers): number {
-  if (upstream.has("transfer-encoding")) return NaN;
-  return Number(upstream.get("content-length") ?? NaN);
 }

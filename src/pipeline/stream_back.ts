@@ -2,7 +2,6 @@ import type { CompressionPolicy, Encoding } from "../config/types.ts";
 import { createChunkEncoder } from "../http/chunk_encoder.ts";
 import type { HeaderRecord } from "../http/header_record.ts";
 import {
-  declaredLength,
   forwardableResponseHeaders,
   responseHeadersInit,
 } from "../http/hop_by_hop.ts";
@@ -99,7 +98,7 @@ export function streamBack(
     options.minBytesPerSecond !== null && exchange.completed !== undefined &&
     !options.signal.aborted
   ) {
-    const length = declaredLength(upstream.headers);
+    const { length } = headers;
     const end = length >= 0 ? options.nativePipe.take(upstream.body) : null;
     if (end !== null) {
       const deadlineMs = nativeBodyDeadlineMs(
