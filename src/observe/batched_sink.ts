@@ -32,20 +32,26 @@ export function batchedSink(
 ): BatchedSink {
   const flushMs = options.flushMs ?? 20;
   const maxBytes = options.maxBytes ?? 64 * 1024;
-  let pending = "";
+  // Lines are joined once per batch: appending each to one string builds a
+  // tree of pieces that has to be flattened again before it is encoded.
+  let pending: string[] = [];
+  let pendingLength = 0;
   let cancelTimer: (() => void) | null = null;
   const flush = () => {
     cancelTimer?.();
     cancelTimer = null;
-    if (pending === "") return;
-    const text = pending;
-    pending = "";
-    write(text);
+    if (pending.length === 0) return;
+    const lines = pending;
+    pending = [];
+    pendingLength = 0;
+    lines.push("");
+    write(lines.join("\n"));
   };
   return {
     sink(line) {
-      pending += line + "\n";
-      if (pending.length >= maxBytes) flush();
+      pending.push(line);
+      pendingLength += line.length + 1;
+      if (pendingLength >= maxBytes) flush();
       else cancelTimer ??= clock.setTimeout(flush, flushMs);
     },
     flush,
