@@ -8,6 +8,8 @@ export interface BenchPlan {
   proxies: ProxyKind[];
   /** Also profile the gateway under load with `--cpu-prof`. */
   profile: boolean;
+  /** Also measure bytes allocated per request (floor, Hono, gateway). */
+  alloc: boolean;
   /** Another checkout of the gateway measured as the "before" row (`--baseline DIR`). */
   baselineRoot: string | null;
   /** `--pools`: only the upstream-pool scenario (it also runs at the end of a full run). */
@@ -35,11 +37,13 @@ export interface BenchPlan {
 /** Printed for `--help` and after a bad flag. */
 export const USAGE = `deno task bench [--quick] [--only ${
   PROXY_KINDS.join(",")
-}] [--profile] [--pools]
+}] [--profile] [--alloc] [--pools]
   --quick     smoke run: 3 cycles of 1 s slices, one process per proxy, no re-warming, 64 MiB body
   --pools     only the upstream-pool scenario (slow, failing and healthy origin)
   --only      measure only these proxies (multi-core runs with "gateway")
   --profile   also profile the gateway under load (--cpu-prof); writes bench-results/profile.md
+  --alloc     also measure bytes allocated per request (floor, Hono proxy(), gateway) and the
+              gateway's allocation sites; writes bench-results/alloc.md
   --baseline  DIR: also measure the gateway of another checkout (e.g. git archive of an older
               commit, with deno install run there) as the "before" row`;
 
@@ -54,6 +58,7 @@ export const USAGE = `deno task bench [--quick] [--only ${
 export function parseBenchFlags(args: string[]): BenchPlan {
   let quick = false;
   let profile = false;
+  let alloc = false;
   let baselineRoot: string | null = null;
   let only: ProxyKind[] | null = null;
   let poolsOnly = false;
@@ -61,6 +66,7 @@ export function parseBenchFlags(args: string[]): BenchPlan {
     const arg = args[i];
     if (arg === "--quick") quick = true;
     else if (arg === "--profile") profile = true;
+    else if (arg === "--alloc") alloc = true;
     else if (arg === "--pools") poolsOnly = true;
     else if (arg === "--only" || arg.startsWith("--only=")) {
       const list = arg === "--only" ? args[++i] : arg.slice("--only=".length);
@@ -80,6 +86,7 @@ export function parseBenchFlags(args: string[]): BenchPlan {
     quick,
     proxies,
     profile,
+    alloc,
     baselineRoot,
     poolsOnly,
     warmupSeconds: quick ? 2 : 8,

@@ -19,6 +19,8 @@ Deno.test("parseBenchFlags defaults to every proxy and the full durations", () =
   assert.equal(plan.sliceSeconds, 3);
   assert.equal(plan.bigBodyBytes, 2 ** 30);
   assert.equal(plan.profile, false);
+  assert.equal(plan.alloc, false);
+  assert.equal(parseBenchFlags(["--alloc"]).alloc, true);
 });
 
 Deno.test("parseBenchFlags --quick --only keeps table order and shortens the run", () => {

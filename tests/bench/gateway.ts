@@ -89,17 +89,37 @@ export async function startGateway(
     upstreams?: number;
     /** Another checkout of the gateway to run instead (a before/after row). */
     root?: string;
+    /**
+     * A script that runs the entry itself (its URL in `BENCH_SAMPLED`), such
+     * as `servers/heap_sampled.ts`; with `env`, what else it reads.
+     */
+    wrapper?: { script: string; env: Record<string, string> };
   } = {},
 ): Promise<{ process: ManagedProcess; port: number }> {
   const env = await prepareGatewayDir(originPort, options.upstreams);
+  const root = options.root ?? repoRootPath;
+  const wrapper = options.wrapper;
   const process = group.spawn(
     "gateway",
     Deno.execPath(),
-    ["run", "-A", ...options.denoFlags ?? [], GATEWAY_ENTRY],
+    [
+      "run",
+      "-A",
+      ...options.denoFlags ?? [],
+      wrapper?.script ?? GATEWAY_ENTRY,
+    ],
     {
       cpus,
-      cwd: options.root ?? repoRootPath,
-      env: { ...env, PORT: "0", HOSTNAME: "127.0.0.1" },
+      cwd: root,
+      env: {
+        ...env,
+        PORT: "0",
+        HOSTNAME: "127.0.0.1",
+        ...wrapper && {
+          ...wrapper.env,
+          BENCH_SAMPLED: new URL(GATEWAY_ENTRY, `file://${root}/`).href,
+        },
+      },
     },
   );
   removeDirOnExit(process, env);

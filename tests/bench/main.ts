@@ -25,6 +25,7 @@ import { type CoreLayout, measureMulticore } from "./multicore.ts";
 import { type ManagedProcess, ProcessGroup } from "./processes.ts";
 import { measurePools, renderPools } from "./pools.ts";
 import { profileGateway } from "./profile.ts";
+import { measureAllocation, renderAllocation } from "./alloc.ts";
 import {
   PROXY_LABELS,
   type ProxyKind,
@@ -247,6 +248,14 @@ async function run(group: ProcessGroup, plan: BenchPlan): Promise<BenchReport> {
       `${RESULTS_DIR}/gateway.cpuprofile`,
     ).then((summary) => ({ summary, loadSeconds }))
       .catch((error) => ({ skipped: error.message }));
+  }
+  if (plan.alloc) {
+    log("bench: allocation per request");
+    const table = await measureAllocation(group, origin.port, plan, cores)
+      .then(renderAllocation)
+      .catch((error) => `## Allocation per request\n\nSkipped: ${error}\n`);
+    await Deno.writeTextFile(`${RESULTS_DIR}/alloc.md`, table);
+    console.log(table);
   }
   report.meta.loadAverage.end = await loadAverage();
   return report;
