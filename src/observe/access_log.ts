@@ -168,6 +168,7 @@ function num(value: number | null): string | number {
 }
 
 /** What `JSON.stringify` would escape in a string: quotes, backslashes, controls, lone surrogates. */
+// deno-lint-ignore no-control-regex -- the control characters are what it looks for
 const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** A string field as JSON (quoted and escaped), or `null`. */
