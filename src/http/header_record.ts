@@ -9,7 +9,8 @@ export type HeaderRecord = Record<string, string>;
 
 /**
  * Sets `name` on a header record. `__proto__` is a valid header name that an
- * assignment would take as the object's prototype and drop: it becomes an
+ * assignment would take as the object's prototype and drop wherever
+ * `Object.prototype.__proto__` exists (workerd; Deno deletes it): it becomes an
  * own property like any other.
  *
  * @example

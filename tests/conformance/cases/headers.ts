@@ -27,9 +27,13 @@ export async function dropsHopByHopRequestHeaders(
       trailer: "x-trailing",
       "proxy-authorization": "Basic dXNlcjpwYXNz",
       "x-end-to-end": "kept",
+      // A valid name that assigning into a plain object would swallow where
+      // `Object.prototype.__proto__` exists (workerd; Deno deletes it).
+      ["__proto__"]: "kept too",
     }),
   );
   assert.equal(echoedHeader(echo, "x-end-to-end"), "kept");
+  assert.equal(echoedHeader(echo, "__proto__"), "kept too");
   for (
     const name of [
       "keep-alive",
