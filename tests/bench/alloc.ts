@@ -9,13 +9,13 @@
 import type { BenchPlan } from "./flags.ts";
 import { startGateway } from "./gateway.ts";
 import type { ManagedProcess, ProcessGroup } from "./processes.ts";
-import { readListeningPort } from "./processes.ts";
+import { startBenchServer } from "./proxies.ts";
 import { runWrk } from "./wrk.ts";
 
 const SERVERS = new URL("./servers/", import.meta.url);
-const WRAPPER = decodeURIComponent(
-  new URL("heap_sampled.ts", SERVERS).pathname,
-);
+/** The sampling wrapper, in `servers/` beside what it runs. */
+const WRAPPER_FILE = "heap_sampled.ts";
+const WRAPPER = decodeURIComponent(new URL(WRAPPER_FILE, SERVERS).pathname);
 /** How long the profile may take to be written after SIGUSR1. */
 const WRITE_TIMEOUT_MS = 10_000;
 
@@ -81,15 +81,12 @@ async function startServer(
   dir: string,
 ): Promise<Sampled> {
   const out = `${dir}/${file}.json`;
-  const process = group.spawn(file, Deno.execPath(), ["run", "-A", WRAPPER], {
-    cpus,
-    env: {
-      BENCH_ORIGIN: origin,
-      BENCH_SAMPLED: new URL(file, SERVERS).href,
-      BENCH_HEAP_OUT: out,
-    },
+  const started = await startBenchServer(group, WRAPPER_FILE, cpus, {
+    BENCH_ORIGIN: origin,
+    BENCH_SAMPLED: new URL(file, SERVERS).href,
+    BENCH_HEAP_OUT: out,
   });
-  return { process, port: await readListeningPort(process, 30_000), out };
+  return { ...started, out };
 }
 
 async function startSampledGateway(
