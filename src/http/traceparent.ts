@@ -54,22 +54,29 @@ export function continueTrace(incoming: string | null): TraceContext {
   return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
 }
 
-const HEX = Array.from(
-  { length: 256 },
-  (_, i) => i.toString(16).padStart(2, "0"),
-);
+const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
 
-// Random bytes drawn in bulk: one getRandomValues call serves many requests.
-const pool = new Uint8Array(4096);
-let poolOffset = pool.length;
+// Random hex drawn in bulk: one getRandomValues call and one decode serve
+// many requests, and an id is a slice of that text (no string built per
+// byte, which allocated more than the rest of the trace context).
+const randomBytes = new Uint8Array(4096);
+const hexCodes = new Uint8Array(randomBytes.length * 2);
+const ascii = new TextDecoder();
+let hexPool = "";
+let hexOffset = 0;
 
 function randomHex(bytes: number): string {
-  if (poolOffset + bytes > pool.length) {
-    crypto.getRandomValues(pool);
-    poolOffset = 0;
+  const chars = bytes * 2;
+  if (hexOffset + chars > hexPool.length) {
+    crypto.getRandomValues(randomBytes);
+    for (let i = 0; i < randomBytes.length; i++) {
+      hexCodes[2 * i] = HEX_DIGITS[randomBytes[i] >> 4];
+      hexCodes[2 * i + 1] = HEX_DIGITS[randomBytes[i] & 15];
+    }
+    hexPool = ascii.decode(hexCodes);
+    hexOffset = 0;
   }
-  let out = "";
-  for (let i = poolOffset; i < poolOffset + bytes; i++) out += HEX[pool[i]];
-  poolOffset += bytes;
+  const out = hexPool.slice(hexOffset, hexOffset + chars);
+  hexOffset += chars;
   return out;
 }
