@@ -1,6 +1,7 @@
 /**
- * Bytes allocated per request by the floor, Hono's `proxy()` and the gateway,
- * with the gateway's top allocation sites (`--alloc`). Unlike CPU time, which
+ * Bytes allocated per request by the floor, Hono's `proxy()`, the floor with
+ * the contract's duties and the gateway, with the gateway's top allocation
+ * sites (`--alloc`). Unlike CPU time, which
  * moves 5–10 % with this machine's phase and each process's luck, allocation
  * repeats to within a few percent: it is how a change to the hot path is
  * judged before the interleaved table can tell it from noise. What is
@@ -53,6 +54,10 @@ export async function measureAllocation(
         [
           "Hono `proxy()`",
           () => startServer(group, "hono_proxy.ts", origin, cpus.proxy, dir),
+        ],
+        [
+          "floor + duties",
+          () => startServer(group, "duties.ts", origin, cpus.proxy, dir),
         ],
         [
           "gateway",

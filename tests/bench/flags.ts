@@ -8,7 +8,7 @@ export interface BenchPlan {
   proxies: ProxyKind[];
   /** Also profile the gateway under load with `--cpu-prof`. */
   profile: boolean;
-  /** Also measure bytes allocated per request (floor, Hono, gateway). */
+  /** Also measure bytes allocated per request (floor, Hono, duties, gateway). */
   alloc: boolean;
   /** Another checkout of the gateway measured as the "before" row (`--baseline DIR`). */
   baselineRoot: string | null;
@@ -42,8 +42,8 @@ export const USAGE = `deno task bench [--quick] [--only ${
   --pools     only the upstream-pool scenario (slow, failing and healthy origin)
   --only      measure only these proxies (multi-core runs with "gateway")
   --profile   also profile the gateway under load (--cpu-prof); writes bench-results/profile.md
-  --alloc     also measure bytes allocated per request (floor, Hono proxy(), gateway) and the
-              gateway's allocation sites; writes bench-results/alloc.md
+  --alloc     also measure bytes allocated per request (floor, Hono proxy(), duties, gateway)
+              and the gateway's allocation sites; writes bench-results/alloc.md
   --baseline  DIR: also measure the gateway of another checkout (e.g. git archive of an older
               commit, with deno install run there) as the "before" row`;
 

@@ -7,6 +7,7 @@ Deno.test("parseBenchFlags defaults to every proxy and the full durations", () =
     "floor",
     "control",
     "hono",
+    "duties",
     "gateway",
     "pool",
     "nginx",

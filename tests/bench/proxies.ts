@@ -12,6 +12,7 @@ export const PROXY_KINDS = [
   "floor",
   "control",
   "hono",
+  "duties",
   "gateway",
   "pool",
   "baseline",
@@ -30,6 +31,7 @@ export const PROXY_LABELS: Record<ProxyKind, string> = {
   floor: "floor: Deno.serve + fetch",
   control: "floor again, other processes (A/A: the run's noise)",
   hono: "hono proxy()",
+  duties: "floor + the contract's per-request duties (no machinery)",
   gateway: "gateway (default policies)",
   pool: "gateway, 2 upstreams (p2c pool)",
   baseline: "gateway before (--baseline tree)",
@@ -72,6 +74,8 @@ export async function startProxy(
       return await startBenchServer(group, "floor.ts", cpus, origin);
     case "hono":
       return await startBenchServer(group, "hono_proxy.ts", cpus, origin);
+    case "duties":
+      return await startBenchServer(group, "duties.ts", cpus, origin);
     case "gateway":
       if (!await entryExists(GATEWAY_ENTRY)) {
         return { skipped: `${GATEWAY_ENTRY} does not exist yet` };
