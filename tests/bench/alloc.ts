@@ -1,11 +1,11 @@
 /**
  * Bytes allocated per request by the floor, Hono's `proxy()`, the floor with
  * the contract's duties and the gateway, with the gateway's top allocation
- * sites (`--alloc`). Unlike CPU time, which
- * moves 5–10 % with this machine's phase and each process's luck, allocation
- * repeats to within a few percent: it is how a change to the hot path is
- * judged before the interleaved table can tell it from noise. What is
- * allocated per request is also what the young-generation GC is given.
+ * sites (`--alloc`). Unlike CPU time, which moves 5–10 % with this machine's
+ * phase and each process's luck, allocation repeats to within a few percent:
+ * it is how a change to the hot path is judged before the interleaved table
+ * can tell it from noise. What is allocated per request is also what the
+ * young-generation GC is given.
  */
 import type { BenchPlan } from "./flags.ts";
 import { startGateway } from "./gateway.ts";
