@@ -21,6 +21,7 @@ import {
   countsRequestsInMetrics,
 } from "./cases/endpoints.ts";
 import {
+  continuesOrStartsATrace,
   dropsHopByHopRequestHeaders,
   dropsHopByHopResponseHeaders,
   generatesARequestId,
@@ -119,6 +120,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     run: dropsHopByHopResponseHeaders,
   },
   { name: "keeps a well-formed x-request-id", run: keepsAGoodRequestId },
+  { name: "continues or starts a W3C trace", run: continuesOrStartsATrace },
   { name: "generates a missing or bad x-request-id", run: generatesARequestId },
   { name: "passes gzip bytes unchanged", run: passesGzipBytesUnchanged },
   {

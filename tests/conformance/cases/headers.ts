@@ -104,6 +104,40 @@ export async function generatesARequestId(
   assert.equal(header(res, "x-request-id"), "conf-404");
 }
 
+const STARTED_TRACE = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
+
+/**
+ * W3C trace context: a client's trace is continued (its id and flags kept,
+ * the gateway's own span as the parent), and a request without one starts a
+ * fresh, well-formed trace of its own.
+ */
+export async function continuesOrStartsATrace(
+  target: ConformanceTarget,
+): Promise<void> {
+  const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const continued = echoedHeader(
+    echoOf(
+      await send(target, "GET", "/plain/echo", {
+        traceparent: `00-${traceId}-00f067aa0ba902b7-00`,
+      }),
+    ),
+    "traceparent",
+  );
+  assert.match(continued ?? "", new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
+  assert.ok(!continued!.includes("00f067aa0ba902b7"), continued);
+  const started = new Set<string>();
+  for (let i = 0; i < 3; i++) {
+    const sent = echoedHeader(
+      echoOf(await send(target, "GET", "/plain/echo")),
+      "traceparent",
+    );
+    const match = STARTED_TRACE.exec(sent ?? "");
+    assert.ok(match, `started trace ${sent}`);
+    started.add(match[1]);
+  }
+  assert.equal(started.size, 3, "each request starts its own trace");
+}
+
 /**
  * An upstream's gzip body reaches a gzip-accepting client byte for byte,
  * with headers that describe those bytes.
